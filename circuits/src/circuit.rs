@@ -1,0 +1,124 @@
+//! The model circuit: the quantised graph's ops as R1CS over a trace.
+//!
+//! Public inputs are the packed input then the packed output (DESIGN.md); the input values
+//! are range-checked to the input's bits, every op proves its own outputs, and the output
+//! values are proven to fit the output's bits before they are packed.
+
+use crate::gadgets::{self, fr};
+use crate::graph::QGraph;
+use crate::inference::{InferenceError, Trace};
+use crate::ops::{relu::ensure_signed, CTensor, CValue};
+use crate::r1cs::{Builder, Lc, Synthesis};
+use ark_bn254::Fr;
+
+/// Synthesises the circuit for `trace`. With `build_matrices = false` only the assignment is
+/// produced (the constraint matrices do not depend on the trace, so a prover builds them once).
+pub fn synthesize(g: &QGraph, trace: &Trace, build_matrices: bool) -> Result<Synthesis, InferenceError> {
+    let layout = g.public_layout();
+    let public: Vec<Fr> = zkinfer_verifier::pack_public_inputs(&layout, &trace.tensors[g.input], trace.output(g))
+        .map_err(|e| range_error(g, "output", 0, 0, g.output_info().bits, &e.to_string()))?;
+    let mut b = Builder::new(public, build_matrices);
+
+    b.begin_region("input");
+    let info = g.input_info();
+    let mut values: Vec<Option<CTensor>> = vec![None; g.tensors.len()];
+    let mut input = Vec::with_capacity(info.len());
+    for (index, &v) in trace.tensors[g.input].iter().enumerate() {
+        let s = gadgets::signed(&mut b, i128::from(v), info.bits)
+            .map_err(|e| range_error(g, "input", index, e.value, e.bits, "input"))?;
+        input.push(CValue { lc: s.var.into(), value: s.value, range: Some(s) });
+    }
+    values[g.input] = Some(input);
+
+    for n in &g.nodes {
+        b.begin_region(n.name.clone());
+        let inputs: Vec<&CTensor> =
+            n.inputs.iter().map(|&t| values[t].as_ref().expect("nodes are topologically ordered")).collect();
+        let out = n.op.as_op().synthesize(&mut b, &inputs).map_err(|e| InferenceError::ActivationRange {
+            layer: n.name.clone(),
+            op_type: n.op_type.clone(),
+            index: e.index,
+            value: e.range.value,
+            real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
+            bits: e.range.bits,
+        })?;
+        debug_assert!(out.iter().zip(&trace.tensors[n.output]).all(|(c, &t)| c.value == i128::from(t)));
+        values[n.output] = Some(out);
+    }
+
+    b.begin_region("public inputs");
+    let out_bits = g.output_info().bits;
+    let output = values[g.output].take().expect("the output is computed");
+    let mut out_lcs = Vec::with_capacity(output.len());
+    for (index, v) in output.iter().enumerate() {
+        if v.range.as_ref().is_some_and(|r| r.bits.n <= out_bits) || output_is_bounded(g) {
+            out_lcs.push(v.lc.clone());
+        } else {
+            let s = ensure_signed(&mut b, v, out_bits)
+                .map_err(|e| range_error(g, "output", index, e.value, e.bits, "output"))?;
+            out_lcs.push(Lc::from(s.var));
+        }
+    }
+    let input_lcs: Vec<Lc> =
+        values[g.input].as_ref().expect("input").iter().map(|v| v.lc.clone()).collect::<Vec<_>>();
+    let used = gadgets::pack_public(&mut b, 0, &input_lcs, info.bits);
+    gadgets::pack_public(&mut b, used, &out_lcs, out_bits);
+    let _ = fr;
+    Ok(b.finish())
+}
+
+/// Whether the output tensor is proven to fit its bits by the op that produced it: a fused
+/// ReLU's output is the sign bit times a value already checked to the same bits.
+fn output_is_bounded(g: &QGraph) -> bool {
+    use crate::ops::QOp;
+    let mut t = g.output;
+    loop {
+        let Some(n) = g.nodes.iter().find(|n| n.output == t) else { return t == g.input };
+        match &n.op {
+            QOp::Affine(a) => return a.out_bits <= g.output_info().bits,
+            QOp::Relu(r) => return r.bits <= g.output_info().bits,
+            QOp::Reshape(_) => t = n.inputs[0],
+        }
+    }
+}
+
+fn range_error(g: &QGraph, layer: &str, index: usize, value: i128, bits: u32, what: &str) -> InferenceError {
+    InferenceError::ActivationRange {
+        layer: layer.to_string(),
+        op_type: what.to_string(),
+        index,
+        value,
+        real: value as f64 * 2f64.powi(-g.output_info().scale),
+        bits,
+    }
+}
+
+/// The number of constraints, variables and public inputs of the circuit, and the constraints
+/// per layer, measured by synthesising the witness of an all-zero input (cheap: no matrices).
+pub fn measure(g: &QGraph) -> Result<CircuitSize, InferenceError> {
+    let zero = vec![0i64; g.input_info().len()];
+    let trace = crate::inference::infer(g, &zero)?;
+    let s = synthesize(g, &trace, false)?;
+    let mut per_layer = Vec::new();
+    for (i, (start, label)) in s.regions.iter().enumerate() {
+        let end = s.regions.get(i + 1).map_or(s.num_constraints, |r| r.0);
+        per_layer.push((label.clone(), end - start));
+    }
+    Ok(CircuitSize {
+        constraints: s.num_constraints,
+        variables: s.assignment.len(),
+        public_inputs: s.r1cs.num_instance - 1,
+        per_layer,
+    })
+}
+
+/// Size figures of a circuit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CircuitSize {
+    pub constraints: usize,
+    /// All variables, the constant 1 and the public inputs included.
+    pub variables: usize,
+    pub public_inputs: usize,
+    /// `(layer, constraints)` in order, with "input" and "public inputs" regions.
+    pub per_layer: Vec<(String, usize)>,
+}

@@ -1,0 +1,333 @@
+//! Compiling an ONNX model into a [`QGraph`]: lowering each node through the op registry,
+//! then bounding every accumulator so no value can wrap around the field.
+
+use crate::graph::{QGraph, QNode, Settings, TensorId, TensorInfo};
+use crate::onnx::{self, Const};
+use crate::ops::{registry, QOp};
+use std::collections::HashMap;
+use thiserror::Error;
+use tract_onnx::pb;
+
+/// Why a model could not be compiled. All are the user's input, not zkinfer's state.
+#[derive(Debug, Error)]
+pub enum CompileError {
+    #[error("malformed model: {0}")]
+    Malformed(String),
+    #[error("unsupported op {op} in node '{node}': {why}")]
+    Unsupported { op: String, node: String, why: String },
+    #[error("layer '{layer}': {why}")]
+    Overflow { layer: String, why: String },
+    #[error("invalid settings: {0}")]
+    Settings(String),
+}
+
+/// What compilation learnt about one layer, for the per-layer report.
+#[derive(Clone, Debug)]
+pub struct LayerReport {
+    pub name: String,
+    pub op_type: String,
+    pub shape: Vec<usize>,
+    pub scale: i32,
+    pub bits: u32,
+    /// Signed bits the worst-case input (any input within the input's bits) could need.
+    pub worst_case_bits: u32,
+}
+
+/// A compiled model and what compile observed.
+pub struct Compiled {
+    pub graph: QGraph,
+    pub layers: Vec<LayerReport>,
+    /// Layers whose worst case exceeds their bits: inputs driving them there fail at prove time.
+    pub warnings: Vec<String>,
+}
+
+/// The state handed to an op's lowering function for the current ONNX node.
+pub struct LowerCtx<'a> {
+    settings: Settings,
+    onnx: &'a onnx::OnnxGraph,
+    node: &'a pb::NodeProto,
+    node_label: String,
+    tensors: Vec<TensorInfo>,
+    nodes: Vec<QNode>,
+    /// ONNX value name → tensor.
+    values: HashMap<String, TensorId>,
+    /// tensor → index of the node producing it.
+    producer: HashMap<TensorId, usize>,
+    /// ONNX value name → number of consumers (a graph output counts as one).
+    consumers: HashMap<String, usize>,
+    emitted: bool,
+}
+
+impl<'a> LowerCtx<'a> {
+    /// The compile settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The ONNX node's name (or `op_type#index` when it has none).
+    pub fn node_name(&self) -> &str {
+        &self.node_label
+    }
+
+    /// The ONNX op type.
+    pub fn op_type(&self) -> &str {
+        &self.node.op_type
+    }
+
+    fn input_name(&self, i: usize) -> Result<&str, CompileError> {
+        self.node
+            .input
+            .get(i)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| self.bad_model(format!("missing input {i}")))
+    }
+
+    /// Whether input `i` is a constant (initializer or Constant node).
+    pub fn is_const_input(&self, i: usize) -> bool {
+        self.node.input.get(i).is_some_and(|n| self.onnx.consts.contains_key(n))
+    }
+
+    /// Input `i` as a quantised activation.
+    pub fn activation_input(&self, i: usize) -> Result<TensorId, CompileError> {
+        let name = self.input_name(i)?;
+        self.values.get(name).copied().ok_or_else(|| {
+            if self.onnx.consts.contains_key(name) {
+                self.unsupported(&format!("a constant where an activation is expected (input {i})"))
+            } else {
+                self.bad_model(format!("input '{name}' is not computed by any supported node"))
+            }
+        })
+    }
+
+    /// Input `i` as a constant.
+    pub fn const_input(&self, i: usize) -> Result<Const, CompileError> {
+        let name = self.input_name(i)?;
+        self.onnx
+            .consts
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.unsupported(&format!("input {i} ('{name}') must be a constant")))
+    }
+
+    /// Input `i` as a constant, `None` when the node omits it.
+    pub fn optional_const_input(&self, i: usize) -> Result<Option<Const>, CompileError> {
+        match self.node.input.get(i) {
+            None => Ok(None),
+            Some(s) if s.is_empty() => Ok(None),
+            Some(_) => self.const_input(i).map(Some),
+        }
+    }
+
+    fn attr(&self, name: &str) -> Option<&pb::AttributeProto> {
+        self.node.attribute.iter().find(|a| a.name == name)
+    }
+
+    /// An integer attribute or its default.
+    pub fn attr_int(&self, name: &str, default: i64) -> i64 {
+        self.attr(name).map_or(default, |a| a.i)
+    }
+
+    /// A float attribute or its default.
+    pub fn attr_float(&self, name: &str, default: f64) -> f64 {
+        self.attr(name).map_or(default, |a| f64::from(a.f))
+    }
+
+    /// An integer-list attribute, if present.
+    pub fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attr(name).map(|a| a.ints.clone())
+    }
+
+    /// A tensor's description.
+    pub fn tensor(&self, t: TensorId) -> &TensorInfo {
+        &self.tensors[t]
+    }
+
+    /// A node emitted earlier.
+    pub fn node(&self, i: usize) -> &QNode {
+        &self.nodes[i]
+    }
+
+    /// A node emitted earlier, for fusing into it.
+    pub fn node_mut(&mut self, i: usize) -> &mut QNode {
+        &mut self.nodes[i]
+    }
+
+    /// The node producing `t` when this ONNX node is the only consumer of `t` (safe to fuse).
+    pub fn sole_producer(&self, t: TensorId) -> Option<usize> {
+        let names: Vec<&String> = self.node.input.iter().filter(|n| self.values.get(*n) == Some(&t)).collect();
+        let [only] = names.as_slice() else { return None };
+        if self.consumers.get(*only).copied().unwrap_or(0) != 1 {
+            return None;
+        }
+        self.producer.get(&t).copied()
+    }
+
+    /// Binds this node's output to an existing tensor (for fused and shape-free ops).
+    pub fn alias_output(&mut self, t: TensorId) {
+        let out = self.node.output[0].clone();
+        self.tensors[t].name = out.clone();
+        self.values.insert(out, t);
+        self.emitted = true;
+    }
+
+    /// Adds a quantised node producing a new tensor bound to this ONNX node's output.
+    pub fn emit(&mut self, op_type: &str, op: QOp, inputs: Vec<TensorId>, shape: Vec<usize>, scale: i32, bits: u32) {
+        let out = self.node.output[0].clone();
+        let id = self.tensors.len();
+        self.tensors.push(TensorInfo { name: out.clone(), shape, scale, bits });
+        self.producer.insert(id, self.nodes.len());
+        self.nodes.push(QNode { name: self.node_label.clone(), op_type: op_type.to_string(), op, inputs, output: id });
+        self.values.insert(out, id);
+        self.emitted = true;
+    }
+
+    /// `round(v · 2^scale)` for every value, refusing NaN/inf and values too large.
+    pub fn quantize_all(&self, v: &[f64], scale: i32, what: &str) -> Result<Vec<i64>, CompileError> {
+        v.iter()
+            .map(|&x| {
+                crate::fixed::quantize(x, scale).filter(|q| q.unsigned_abs() < 1 << 62).ok_or_else(|| {
+                    self.bad_model(format!("{what} {x} cannot be quantised at scale {scale}"))
+                })
+            })
+            .collect()
+    }
+
+    /// An "unsupported" error naming this node.
+    pub fn unsupported(&self, why: &str) -> CompileError {
+        CompileError::Unsupported { op: self.node.op_type.clone(), node: self.node_label.clone(), why: why.to_string() }
+    }
+
+    /// A "malformed" error naming this node.
+    pub fn bad_model(&self, why: String) -> CompileError {
+        CompileError::Malformed(format!("node '{}' ({}): {why}", self.node_label, self.node.op_type))
+    }
+}
+
+/// Compiles ONNX bytes with `settings`.
+pub fn compile(bytes: &[u8], settings: &Settings) -> Result<Compiled, CompileError> {
+    check_settings(settings)?;
+    let g = onnx::parse(bytes)?;
+    let mut consumers: HashMap<String, usize> = HashMap::new();
+    for n in &g.nodes {
+        for i in &n.input {
+            *consumers.entry(i.clone()).or_default() += 1;
+        }
+    }
+    *consumers.entry(g.output_name.clone()).or_default() += 1;
+
+    let input_info = TensorInfo {
+        name: g.input_name.clone(),
+        shape: g.input_shape.clone(),
+        scale: settings.scale,
+        bits: settings.input_bits,
+    };
+    let placeholder = pb::NodeProto::default();
+    let mut ctx = LowerCtx {
+        settings: settings.clone(),
+        onnx: &g,
+        node: &placeholder,
+        node_label: String::new(),
+        tensors: vec![input_info],
+        nodes: Vec::new(),
+        values: HashMap::from([(g.input_name.clone(), 0)]),
+        producer: HashMap::new(),
+        consumers,
+        emitted: false,
+    };
+    for (i, node) in g.nodes.iter().enumerate() {
+        ctx.node = node;
+        ctx.node_label = if node.name.is_empty() { format!("{}#{i}", node.op_type) } else { node.name.clone() };
+        ctx.emitted = false;
+        let lower = registry::lookup(&node.op_type).ok_or_else(|| CompileError::Unsupported {
+            op: node.op_type.clone(),
+            node: ctx.node_label.clone(),
+            why: format!("zkinfer supports {}", registry::SUPPORTED.join(", ")),
+        })?;
+        lower(&mut ctx)?;
+        if !ctx.emitted {
+            return Err(ctx.bad_model("produced no output".into()));
+        }
+    }
+    let output = *ctx.values.get(&g.output_name).ok_or_else(|| {
+        CompileError::Malformed(format!("the graph output '{}' is not produced by any node", g.output_name))
+    })?;
+    let graph = QGraph { settings: settings.clone(), tensors: ctx.tensors, nodes: ctx.nodes, input: 0, output };
+    let (layers, warnings) = analyse(&graph)?;
+    Ok(Compiled { graph, layers, warnings })
+}
+
+fn check_settings(s: &Settings) -> Result<(), CompileError> {
+    if !(1..=64).contains(&s.bits) || !(1..=64).contains(&s.input_bits) {
+        return Err(CompileError::Settings(format!(
+            "bits must lie in 1..=64 (got --bits {} --input-bits {})",
+            s.bits, s.input_bits
+        )));
+    }
+    if !(0..=30).contains(&s.scale) || !(0..=30).contains(&s.weight_scale) {
+        return Err(CompileError::Settings(format!(
+            "scales must lie in 0..=30 (got --scale {} --weight-scale {})",
+            s.scale, s.weight_scale
+        )));
+    }
+    Ok(())
+}
+
+/// Largest accumulator magnitude allowed: far below the field modulus (~2^253) so that no
+/// value wraps, and within `i128` for integer inference.
+const ACC_LIMIT_BITS: u32 = 100;
+
+/// Propagates worst-case intervals through the graph: refuses any accumulator that could
+/// exceed [`ACC_LIMIT_BITS`], and reports layers whose worst case exceeds their bits.
+fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> {
+    let half = |b: u32| 1i128 << (b - 1);
+    let mut range: Vec<(i128, i128)> = vec![(0, 0); g.tensors.len()];
+    let ib = g.input_info().bits;
+    range[g.input] = (-half(ib), half(ib) - 1);
+    let mut layers = Vec::new();
+    let mut warnings = Vec::new();
+    for n in &g.nodes {
+        let (lo, hi) = range[n.inputs[0]];
+        let out = &g.tensors[n.output];
+        let clamp = |(l, h): (i128, i128)| (l.max(-half(out.bits)), h.min(half(out.bits) - 1));
+        let (worst, r) = match &n.op {
+            QOp::Affine(a) => {
+                let (amin, amax) = a.acc_bounds(lo, hi);
+                let limit = 1i128 << ACC_LIMIT_BITS;
+                if amin <= -limit || amax >= limit {
+                    return Err(CompileError::Overflow {
+                        layer: n.name.clone(),
+                        why: format!(
+                            "its accumulator could reach 2^{:.0}, beyond the 2^{ACC_LIMIT_BITS} zkinfer allows \
+                             (the field is 254 bits); lower --scale or --weight-scale",
+                            (amax.max(-amin) as f64).log2()
+                        ),
+                    });
+                }
+                let w = (crate::fixed::requantize(amin, a.shift).0, crate::fixed::requantize(amax, a.shift).0);
+                let r = clamp(w);
+                (w, if a.relu { (r.0.max(0), r.1.max(0)) } else { r })
+            }
+            QOp::Relu(_) => ((lo.max(0), hi.max(0)), (lo.max(0), hi.max(0))),
+            QOp::Reshape(_) => ((lo, hi), (lo, hi)),
+        };
+        let worst_case_bits = crate::fixed::bits_for_range(worst.0, worst.1);
+        if worst_case_bits > out.bits {
+            warnings.push(format!(
+                "layer '{}' ({}): the worst case needs {worst_case_bits} bits, the circuit checks {}; \
+                 inputs that drive it beyond fail at prove time (raise --bits to {worst_case_bits} to rule that out)",
+                n.name, n.op_type, out.bits
+            ));
+        }
+        range[n.output] = r;
+        layers.push(LayerReport {
+            name: n.name.clone(),
+            op_type: n.op_type.clone(),
+            shape: out.shape.clone(),
+            scale: out.scale,
+            bits: out.bits,
+            worst_case_bits,
+        });
+    }
+    Ok((layers, warnings))
+}

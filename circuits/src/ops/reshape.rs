@@ -1,0 +1,84 @@
+//! Shape-only ops: Flatten, Reshape, Identity. Values are unchanged (row-major order is
+//! kept), so they cost no constraint.
+
+use super::{CTensor, Op, OpError};
+use crate::compile::{CompileError, LowerCtx};
+use crate::r1cs::Builder;
+use serde::{Deserialize, Serialize};
+
+/// A view of the input with another shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reshape;
+
+impl Op for Reshape {
+    fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
+        Ok(inputs[0].to_vec())
+    }
+
+    fn synthesize(&self, _b: &mut Builder, inputs: &[&CTensor]) -> Result<CTensor, OpError> {
+        Ok(inputs[0].clone())
+    }
+}
+
+/// ONNX `Identity`.
+pub fn lower_identity(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    let x = ctx.activation_input(0)?;
+    ctx.alias_output(x);
+    Ok(())
+}
+
+/// ONNX `Flatten` (axis attribute, default 1).
+pub fn lower_flatten(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    let x = ctx.activation_input(0)?;
+    let info = ctx.tensor(x).clone();
+    let rank = info.shape.len() as i64;
+    let mut axis = ctx.attr_int("axis", 1);
+    if axis < 0 {
+        axis += rank;
+    }
+    if !(0..=rank).contains(&axis) {
+        return Err(ctx.bad_model(format!("Flatten axis {axis} for a rank-{rank} tensor")));
+    }
+    let outer: usize = info.shape[..axis as usize].iter().product();
+    let shape = vec![outer, info.len() / outer.max(1)];
+    emit(ctx, x, shape)
+}
+
+/// ONNX `Reshape` with a constant shape (0 copies a dimension, -1 is inferred).
+pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    let x = ctx.activation_input(0)?;
+    let info = ctx.tensor(x).clone();
+    let target = ctx.const_input(1)?;
+    let mut shape = Vec::with_capacity(target.data.len());
+    let mut infer = None;
+    for (i, &d) in target.data.iter().enumerate() {
+        let d = d as i64;
+        match d {
+            0 => shape.push(*info.shape.get(i).ok_or_else(|| ctx.bad_model("Reshape copies a missing dimension".into()))?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                shape.push(1);
+            }
+            d if d > 0 => shape.push(d as usize),
+            _ => return Err(ctx.bad_model(format!("Reshape to {:?}", target.data))),
+        }
+    }
+    let known: usize = shape.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || info.len() % known != 0 {
+            return Err(ctx.bad_model(format!("cannot reshape {:?} to {:?}", info.shape, target.data)));
+        }
+        shape[i] = info.len() / known;
+    }
+    if shape.iter().product::<usize>() != info.len() {
+        return Err(ctx.bad_model(format!("cannot reshape {:?} to {:?}", info.shape, shape)));
+    }
+    emit(ctx, x, shape)
+}
+
+fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
+    let info = ctx.tensor(x).clone();
+    let op_type = ctx.op_type().to_string();
+    ctx.emit(&op_type, super::QOp::Reshape(Reshape), vec![x], shape, info.scale, info.bits);
+    Ok(())
+}
