@@ -1,1 +1,10 @@
-//! zkinfer prover
+//! zkinfer-prover: setup, keys, Groth16 proving of model inferences, and the `zkinfer` CLI.
+
+pub mod groth16;
+pub mod keys;
+pub mod prove;
+pub mod setup;
+
+pub use keys::ProvingKeyFile;
+pub use prove::{ModelProver, ProveError, ProveTimings};
+pub use setup::{setup, SetupError};

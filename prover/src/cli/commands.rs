@@ -1,0 +1,219 @@
+//! The file-based subcommands.
+
+use super::progress::with_spinner;
+use super::{bad, Exit};
+use std::path::Path;
+use std::time::Instant;
+use zkinfer_circuits::{CircuitFile, Settings};
+use zkinfer_prover::{ModelProver, ProvingKeyFile};
+use zkinfer_verifier::{ProofFile, VerifyError, VerifyingKeyFile};
+
+fn read(path: &Path) -> Result<Vec<u8>, Exit> {
+    std::fs::read(path).map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
+}
+
+fn read_text(path: &Path) -> Result<String, Exit> {
+    std::fs::read_to_string(path).map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Exit> {
+    std::fs::write(path, bytes).map_err(|e| Exit::BadInput(format!("cannot write {}: {e}", path.display())))
+}
+
+fn verify_err(e: VerifyError) -> Exit {
+    match e {
+        VerifyError::Rejected(m) => Exit::Invalid(format!("proof rejected: {m}")),
+        VerifyError::BadInput(m) => Exit::BadInput(m),
+    }
+}
+
+/// Reads the float input of an input.json.
+pub fn read_input(path: &Path) -> Result<Vec<f64>, Exit> {
+    zkinfer_circuits::input::parse_input_json(&read_text(path)?)
+        .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
+}
+
+/// `zkinfer compile`.
+pub fn compile(model: &Path, out: &Path, settings: &Settings) -> Result<(), Exit> {
+    let bytes = read(model)?;
+    let compiled = zkinfer_circuits::compile(&bytes, settings).map_err(|e| bad(format!("{}: {e}", model.display())))?;
+    let size = zkinfer_circuits::measure(&compiled.graph).map_err(bad)?;
+    let file = CircuitFile::new(compiled.graph, &bytes);
+    file.write(out).map_err(bad)?;
+    print_report(&compiled.layers, &size, &file);
+    for w in &compiled.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn print_report(layers: &[zkinfer_circuits::compile::LayerReport], size: &zkinfer_circuits::CircuitSize, file: &CircuitFile) {
+    let g = &file.graph;
+    let count = |name: &str| size.per_layer.iter().find(|(l, _)| l == name).map_or(0, |(_, c)| *c);
+    println!("{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}", "layer", "op", "shape", "scale", "bits", "constraints");
+    let inp = g.input_info();
+    println!(
+        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
+        "input",
+        "-",
+        format!("{:?}", inp.shape),
+        inp.scale,
+        inp.bits,
+        count("input")
+    );
+    for l in layers {
+        println!(
+            "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
+            l.name,
+            l.op_type,
+            format!("{:?}", l.shape),
+            l.scale,
+            l.bits,
+            count(&l.name)
+        );
+    }
+    println!("{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}", "public inputs", "-", "-", "-", "-", count("public inputs"));
+    println!(
+        "total: {} constraints, {} variables, {} public inputs; circuit {}",
+        size.constraints,
+        size.variables,
+        size.public_inputs,
+        hex::encode(file.digest)
+    );
+}
+
+/// `zkinfer setup`.
+pub fn setup(circuit: &Path, pk_path: &Path, vk_path: &Path) -> Result<(), Exit> {
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    let start = Instant::now();
+    let (pk, vk) = with_spinner("setup", || zkinfer_prover::setup(&c, &mut rand::rngs::OsRng)).map_err(bad)?;
+    let took = start.elapsed();
+    let pk_bytes = pk.to_bytes();
+    let vk_bytes = vk.to_bytes();
+    write(pk_path, &pk_bytes)?;
+    write(vk_path, &vk_bytes)?;
+    println!(
+        "setup: {:.3} s; proving key {} ({} bytes), verifying key {} ({} bytes)",
+        took.as_secs_f64(),
+        pk_path.display(),
+        pk_bytes.len(),
+        vk_path.display(),
+        vk_bytes.len()
+    );
+    Ok(())
+}
+
+/// `zkinfer run`.
+pub fn run(circuit: &Path, input: &Path, trace_out: Option<&Path>) -> Result<(), Exit> {
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    let g = &c.graph;
+    let x = read_input(input)?;
+    let q = zkinfer_circuits::quantize_input(g, &x).map_err(bad)?;
+    let trace = zkinfer_circuits::infer(g, &q).map_err(bad)?;
+    let out = g.output_info();
+    let quantized = trace.output(g);
+    let values: Vec<f64> = quantized.iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, out.scale)).collect();
+    let obj = serde_json::json!({"shape": out.shape, "scale": out.scale, "quantized": quantized, "values": values});
+    println!("{}", serde_json::to_string_pretty(&obj).expect("json"));
+    if let Some(path) = trace_out {
+        let tensors: Vec<_> = g
+            .tensors
+            .iter()
+            .zip(&trace.tensors)
+            .map(|(t, v)| serde_json::json!({"name": t.name, "shape": t.shape, "scale": t.scale, "bits": t.bits, "values": v}))
+            .collect();
+        write(path, serde_json::to_vec(&serde_json::json!({"tensors": tensors})).expect("json"))?;
+    }
+    Ok(())
+}
+
+/// `zkinfer prove`; returns the proof file.
+pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &str) -> Result<ProofFile, Exit> {
+    check_backend(backend)?;
+    let start = Instant::now();
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    let key = ProvingKeyFile::read(pk).map_err(bad)?;
+    let x = read_input(input)?;
+    let prover = ModelProver::new(c, key).map_err(bad)?;
+    let load = start.elapsed();
+    let (file, t) = with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
+    write(proof, file.to_json())?;
+    println!(
+        "prove: {:.3} s (load {:.3} s, inference {:.3} s, witness {:.3} s, groth16 {:.3} s); proof {} bytes -> {}",
+        start.elapsed().as_secs_f64(),
+        load.as_secs_f64(),
+        t.inference.as_secs_f64(),
+        t.witness.as_secs_f64(),
+        t.prove.as_secs_f64(),
+        file.proof.len() / 2,
+        proof.display()
+    );
+    Ok(file)
+}
+
+/// The backend names accepted today.
+pub fn check_backend(name: &str) -> Result<(), Exit> {
+    match name {
+        "cpu" | "auto" => Ok(()),
+        "cuda" => Err(Exit::BadInput(
+            "the cuda backend is not available in this build (rebuild with --features cuda)".into(),
+        )),
+        other => Err(Exit::BadInput(format!("unknown backend '{other}': use cpu, cuda or auto"))),
+    }
+}
+
+/// `zkinfer verify`.
+pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit> {
+    let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
+    let files: Vec<ProofFile> = proofs.iter().map(|p| ProofFile::read(p).map_err(verify_err)).collect::<Result<_, _>>()?;
+    let start = Instant::now();
+    if let [one] = files.as_slice() {
+        zkinfer_verifier::verify(&vk, one).map_err(verify_err)?;
+    } else {
+        let items: Vec<(&VerifyingKeyFile, &ProofFile)> = files.iter().map(|f| (&vk, f)).collect();
+        zkinfer_verifier::verify_batch(&items).map_err(|e| {
+            let code = e.exit_code();
+            let msg = format!("{e}");
+            let named: Vec<String> = e.indices().iter().map(|&i| proofs[i].display().to_string()).collect();
+            let msg = format!("{msg} (bad: {})", named.join(", "));
+            if code == 1 {
+                Exit::Invalid(msg)
+            } else {
+                Exit::BadInput(msg)
+            }
+        })?;
+    }
+    println!("valid ({} proof{}, {:.2} ms)", files.len(), if files.len() == 1 { "" } else { "s" }, start.elapsed().as_secs_f64() * 1e3);
+    Ok(())
+}
+
+/// `zkinfer export-verifier`.
+pub fn export_verifier(vk_path: &Path, out: &Path) -> Result<(), Exit> {
+    let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
+    write(out, zkinfer_verifier::export_solidity(&vk))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `zkinfer calldata`.
+pub fn calldata(proof: &Path, vk_path: &Path) -> Result<(), Exit> {
+    let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
+    let p = ProofFile::read(proof).map_err(verify_err)?;
+    let v = zkinfer_verifier::calldata(&vk, &p).map_err(verify_err)?;
+    println!("{}", serde_json::to_string(&v).expect("json"));
+    Ok(())
+}
+
+/// `zkinfer export --format snarkjs`.
+pub fn export(format: &str, vk_path: &Path, proof: &Path, out: &Path) -> Result<(), Exit> {
+    if format != "snarkjs" {
+        return Err(Exit::BadInput(format!("unknown export format '{format}' (supported: snarkjs)")));
+    }
+    let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
+    let p = ProofFile::read(proof).map_err(verify_err)?;
+    std::fs::create_dir_all(out).map_err(|e| Exit::BadInput(format!("cannot create {}: {e}", out.display())))?;
+    zkinfer_verifier::export_snarkjs(&vk, &p, out).map_err(verify_err)?;
+    println!("wrote verification_key.json, proof.json, public.json to {}", out.display());
+    Ok(())
+}

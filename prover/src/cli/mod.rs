@@ -1,0 +1,175 @@
+//! Subcommands of `zkinfer`. Each returns `Result<(), Exit>`; [`run`] turns that into the
+//! process exit code and prints the error.
+
+mod commands;
+mod demo;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Exit {
+    /// A proof that does not verify (exit 1).
+    Invalid(String),
+    /// Bad input or usage (exit 2).
+    BadInput(String),
+}
+
+impl Exit {
+    fn code(&self) -> i32 {
+        match self {
+            Exit::Invalid(_) => 1,
+            Exit::BadInput(_) => 2,
+        }
+    }
+}
+
+/// Shorthand for bad-input errors from anything displayable.
+pub fn bad<E: std::fmt::Display>(e: E) -> Exit {
+    Exit::BadInput(e.to_string())
+}
+
+#[derive(Parser)]
+#[command(name = "zkinfer", version, about = "Verifiable neural-network inference: ONNX in, Groth16 proof out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile an ONNX model into a circuit file; prints its size per layer.
+    Compile {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Fixed-point scale of activations (values are multiples of 2^-scale).
+        #[arg(long, default_value_t = 7)]
+        scale: i32,
+        /// Fixed-point scale of weights (default: --scale).
+        #[arg(long)]
+        weight_scale: Option<i32>,
+        /// Signed bits of every activation (the width of its range check).
+        #[arg(long, default_value_t = 16)]
+        bits: u32,
+        /// Signed bits of the input (default: --bits). Smaller means fewer constraints and
+        /// public inputs; digits pixels in [0, 1] at scale 7 fit 9.
+        #[arg(long)]
+        input_bits: Option<u32>,
+    },
+    /// Generate a proving and a verifying key (local development setup).
+    Setup {
+        #[arg(long)]
+        circuit: PathBuf,
+        #[arg(long)]
+        pk: PathBuf,
+        #[arg(long)]
+        vk: PathBuf,
+    },
+    /// Run integer inference only; prints the output as proof.json's output object.
+    Run {
+        #[arg(long)]
+        circuit: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        /// Also write every tensor of the trace (JSON).
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Prove one inference.
+    Prove {
+        #[arg(long)]
+        circuit: PathBuf,
+        #[arg(long)]
+        pk: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        /// MSM/NTT backend: cpu, cuda or auto (env ZKINFER_BACKEND).
+        #[arg(long, env = "ZKINFER_BACKEND", default_value = "cpu")]
+        backend: String,
+    },
+    /// Verify one proof, or several at once (batch verification names any bad one).
+    Verify {
+        #[arg(long)]
+        vk: PathBuf,
+        #[arg(long, num_args = 1.., required = true)]
+        proof: Vec<PathBuf>,
+    },
+    /// Write a Solidity verifier contract for a verifying key.
+    ExportVerifier {
+        #[arg(long)]
+        vk: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the Solidity verifier's arguments for a proof as JSON.
+    Calldata {
+        #[arg(long)]
+        proof: PathBuf,
+        /// The verifying key (its layout gives the packing of the public inputs).
+        #[arg(long)]
+        vk: PathBuf,
+    },
+    /// Export a verifying key and proof for another verifier (snarkjs).
+    Export {
+        #[arg(long, default_value = "snarkjs")]
+        format: String,
+        #[arg(long)]
+        vk: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The whole flow on the bundled digits MLP: compile, setup, prove, verify.
+    Demo {
+        #[arg(long, env = "ZKINFER_BACKEND", default_value = "cpu")]
+        backend: String,
+    },
+}
+
+/// Parses `args` and runs the command; returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Compile { model, out, scale, weight_scale, bits, input_bits } => {
+            let s = zkinfer_circuits::Settings {
+                scale,
+                weight_scale: weight_scale.unwrap_or(scale),
+                bits,
+                input_bits: input_bits.unwrap_or(bits),
+            };
+            commands::compile(&model, &out, &s)
+        }
+        Command::Setup { circuit, pk, vk } => commands::setup(&circuit, &pk, &vk),
+        Command::Run { circuit, input, trace } => commands::run(&circuit, &input, trace.as_deref()),
+        Command::Prove { circuit, pk, input, proof, backend } => {
+            commands::prove(&circuit, &pk, &input, &proof, &backend).map(|_| ())
+        }
+        Command::Verify { vk, proof } => commands::verify(&vk, &proof),
+        Command::ExportVerifier { vk, out } => commands::export_verifier(&vk, &out),
+        Command::Calldata { proof, vk } => commands::calldata(&proof, &vk),
+        Command::Export { format, vk, proof, out } => commands::export(&format, &vk, &proof, &out),
+        Command::Demo { backend } => demo::run(&backend),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let (Exit::Invalid(m) | Exit::BadInput(m)) = &e;
+            eprintln!("error: {m}");
+            e.code()
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Local (development) Groth16 setup for a compiled circuit.
+//!
+//! The toxic waste is drawn from the operating system's randomness and dropped when the
+//! function returns; for production, keys should come from a multi-party ceremony.
+
+use crate::keys::{to_verifier_vk, ProvingKeyFile};
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Groth16;
+use rand::{CryptoRng, RngCore};
+use zkinfer_circuits::r1cs::{R1cs, ReplayCircuit};
+use zkinfer_circuits::{CircuitFile, InferenceError};
+use zkinfer_verifier::VerifyingKeyFile;
+
+/// The constraint matrices of a circuit (they do not depend on the input), built from the
+/// trace of an all-zero input.
+pub fn circuit_matrices(circuit: &CircuitFile) -> Result<R1cs, InferenceError> {
+    let g = &circuit.graph;
+    let zero = vec![0i64; g.input_info().len()];
+    let trace = zkinfer_circuits::infer(g, &zero)?;
+    Ok(zkinfer_circuits::synthesize(g, &trace, true)?.r1cs)
+}
+
+/// Generates a proving and a verifying key for `circuit`.
+pub fn setup<R: RngCore + CryptoRng>(
+    circuit: &CircuitFile,
+    rng: &mut R,
+) -> Result<(ProvingKeyFile, VerifyingKeyFile), SetupError> {
+    let r1cs = circuit_matrices(circuit).map_err(SetupError::Circuit)?;
+    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        ReplayCircuit { r1cs: &r1cs, assignment: None },
+        rng,
+    )
+    .map_err(|e| SetupError::Synthesis(e.to_string()))?;
+    let vk = VerifyingKeyFile {
+        digest: circuit.digest,
+        layout: circuit.graph.public_layout(),
+        vk: to_verifier_vk(&pk.vk),
+    };
+    Ok((ProvingKeyFile { digest: circuit.digest, pk }, vk))
+}
+
+/// Why setup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Circuit(InferenceError),
+    #[error("setup failed: {0}")]
+    Synthesis(String),
+}
+
+/// Keeps the scalar type in scope for doc links.
+pub type Scalar = Fr;
