@@ -273,12 +273,8 @@ fn check_settings(s: &Settings) -> Result<(), CompileError> {
     Ok(())
 }
 
-/// Largest accumulator magnitude allowed: far below the field modulus (~2^253) so that no
-/// value wraps, and within `i128` for integer inference.
-const ACC_LIMIT_BITS: u32 = 100;
-
-/// Propagates worst-case intervals through the graph: refuses any accumulator that could
-/// exceed [`ACC_LIMIT_BITS`], and reports layers whose worst case exceeds their bits.
+/// Propagates worst-case intervals through the graph: refuses any op whose intermediate
+/// values could wrap around the field, and reports layers whose worst case exceeds their bits.
 fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> {
     let half = |b: u32| 1i128 << (b - 1);
     let mut range: Vec<(i128, i128)> = vec![(0, 0); g.tensors.len()];
@@ -287,30 +283,13 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
     let mut layers = Vec::new();
     let mut warnings = Vec::new();
     for n in &g.nodes {
-        let (lo, hi) = range[n.inputs[0]];
+        let inputs: Vec<(i128, i128)> = n.inputs.iter().map(|&t| range[t]).collect();
         let out = &g.tensors[n.output];
-        let clamp = |(l, h): (i128, i128)| (l.max(-half(out.bits)), h.min(half(out.bits) - 1));
-        let (worst, r) = match &n.op {
-            QOp::Affine(a) => {
-                let (amin, amax) = a.acc_bounds(lo, hi);
-                let limit = 1i128 << ACC_LIMIT_BITS;
-                if amin <= -limit || amax >= limit {
-                    return Err(CompileError::Overflow {
-                        layer: n.name.clone(),
-                        why: format!(
-                            "its accumulator could reach 2^{:.0}, beyond the 2^{ACC_LIMIT_BITS} zkinfer allows \
-                             (the field is 254 bits); lower --scale or --weight-scale",
-                            (amax.max(-amin) as f64).log2()
-                        ),
-                    });
-                }
-                let w = (crate::fixed::requantize(amin, a.shift).0, crate::fixed::requantize(amax, a.shift).0);
-                let r = clamp(w);
-                (w, if a.relu { (r.0.max(0), r.1.max(0)) } else { r })
-            }
-            QOp::Relu(_) => ((lo.max(0), hi.max(0)), (lo.max(0), hi.max(0))),
-            QOp::Reshape(_) => ((lo, hi), (lo, hi)),
-        };
+        let worst = n
+            .op
+            .as_op()
+            .bounds(&inputs)
+            .map_err(|why| CompileError::Overflow { layer: n.name.clone(), why })?;
         let worst_case_bits = crate::fixed::bits_for_range(worst.0, worst.1);
         if worst_case_bits > out.bits {
             warnings.push(format!(
@@ -319,7 +298,7 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
                 n.name, n.op_type, out.bits
             ));
         }
-        range[n.output] = r;
+        range[n.output] = (worst.0.max(-half(out.bits)), worst.1.min(half(out.bits) - 1));
         layers.push(LayerReport {
             name: n.name.clone(),
             op_type: n.op_type.clone(),

@@ -103,6 +103,14 @@ impl Op for Affine {
         }
         Ok(out)
     }
+
+    fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
+        let (lo, hi) = inputs[0];
+        let (amin, amax) = self.acc_bounds(lo, hi);
+        super::check_acc(amin, amax)?;
+        let w = (fixed::requantize(amin, self.shift).0, fixed::requantize(amax, self.shift).0);
+        Ok(if self.relu { (w.0.max(0), w.1.max(0)) } else { w })
+    }
 }
 
 /// ONNX `Gemm`: `alpha · A · op(B) + beta · C` with A the activation and B, C constants.

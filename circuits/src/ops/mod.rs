@@ -39,7 +39,39 @@ pub trait Op {
 
     /// Constraints proving the output from the inputs; the output values equal [`Op::eval`]'s.
     fn synthesize(&self, b: &mut Builder, inputs: &[&CTensor]) -> Result<CTensor, OpError>;
+
+    /// The worst-case interval of the output given the inputs' intervals, before the output
+    /// is clamped to its bits. `Err` (a reason) when an intermediate value could exceed
+    /// [`ACC_LIMIT_BITS`] bits, i.e. risk wrapping around the field.
+    fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String>;
 }
+
+/// Largest magnitude (in bits) of any intermediate value: far below the ~254-bit field
+/// modulus so that no value wraps, and within `i128` for integer inference.
+pub const ACC_LIMIT_BITS: u32 = 100;
+
+/// Checks an accumulator interval against [`ACC_LIMIT_BITS`].
+pub fn check_acc(lo: i128, hi: i128) -> Result<(), String> {
+    let limit = 1i128 << ACC_LIMIT_BITS;
+    if lo <= -limit || hi >= limit {
+        return Err(format!(
+            "its accumulator could reach 2^{:.0}, beyond the 2^{ACC_LIMIT_BITS} zkinfer allows (the field is 254 bits); \
+             lower --scale or --weight-scale",
+            (hi.max(-lo) as f64).log2()
+        ));
+    }
+    Ok(())
+}
+
+/// Conventions every op follows:
+/// - a tensor whose [`crate::TensorInfo::bits`] is `b` holds values in `[-2^(b-1), 2^(b-1))`,
+///   either proven by a range check (then [`CValue::range`] carries it) or implied by how the
+///   value was built from checked values (a sum of two checked values, a ReLU of one);
+/// - an op that needs a sign bit or a proven range calls [`relu::ensure_signed`], which reuses
+///   an existing proof when there is one;
+/// - values are linear combinations wherever an exact linear expression will do (sums,
+///   constant multiples, data movement): they cost no constraint.
+pub const CONVENTIONS: () = ();
 
 /// The quantised ops (serialised in `.zkc` files).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -31,6 +31,10 @@ impl Op for Relu {
             })
             .collect()
     }
+
+    fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
+        Ok((inputs[0].0.max(0), inputs[0].1.max(0)))
+    }
 }
 
 /// The value's range proof to `bits` bits, reusing an existing one that is at least as tight.

@@ -18,6 +18,10 @@ impl Op for Reshape {
     fn synthesize(&self, _b: &mut Builder, inputs: &[&CTensor]) -> Result<CTensor, OpError> {
         Ok(inputs[0].clone())
     }
+
+    fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
+        Ok(inputs[0])
+    }
 }
 
 /// ONNX `Identity`.
