@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Node tools that the verifier's cross-checks use:
+#   solc (solc-js) compiles the exported Solidity verifier, which the tests then run in revm;
+#   snarkjs checks that our snarkjs JSON export verifies under an independent implementation.
+# They go to $REPO/.ci/node (git-ignored); the Rust tests look there, or in $ZKINFER_NODE_TOOLS.
+# Idempotent: when the pinned versions are already installed it only checks and exits.
+set -euo pipefail
+
+SOLC_VERSION="0.8.37"
+SNARKJS_VERSION="0.7.6"
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="${ZKINFER_NODE_TOOLS:-$repo/.ci/node}"
+
+if ! command -v npm >/dev/null 2>&1; then
+    echo "install-node-tools: npm not found; install Node.js (>= 18) first" >&2
+    exit 1
+fi
+
+installed_version() {
+    # Prints the version of an installed package, or nothing.
+    local pkg="$1" f="$dest/node_modules/$1/package.json"
+    [ -f "$f" ] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$f" 2>/dev/null || true
+}
+
+if [ "$(installed_version solc)" = "$SOLC_VERSION" ] && [ "$(installed_version snarkjs)" = "$SNARKJS_VERSION" ]; then
+    echo "install-node-tools: solc $SOLC_VERSION and snarkjs $SNARKJS_VERSION already in $dest"
+    exit 0
+fi
+
+mkdir -p "$dest"
+# A package.json of our own keeps npm from walking up into the repository.
+[ -f "$dest/package.json" ] || echo '{"name":"zkinfer-node-tools","private":true}' > "$dest/package.json"
+npm install --prefix "$dest" --no-audit --no-fund --loglevel=error \
+    "solc@$SOLC_VERSION" "snarkjs@$SNARKJS_VERSION"
+echo "install-node-tools: installed solc $(installed_version solc), snarkjs $(installed_version snarkjs) in $dest"

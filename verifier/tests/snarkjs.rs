@@ -1,0 +1,85 @@
+//! Our snarkjs export checked by snarkjs itself (an independent Groth16 implementation, in
+//! JavaScript): a valid proof verifies, a tampered public.json or proof does not.
+//!
+//! Needs `.ci/install-node-tools.sh` (snarkjs); skipped with a message when absent, unless `CI` is set.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{digits_layout, node_tool, toy_with_proof};
+use zkinfer_verifier::export_snarkjs;
+
+/// Runs `snarkjs groth16 verify` in `dir`; true when it exits 0 and says OK.
+fn snarkjs_verify(cli: &Path, dir: &Path) -> bool {
+    let out = Command::new("node")
+        .arg(cli)
+        .args([
+            "groth16",
+            "verify",
+            "verification_key.json",
+            "public.json",
+            "proof.json",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("run snarkjs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("snarkjs: {}", text.trim());
+    out.status.success() && text.contains("OK")
+}
+
+fn edit_json(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn snarkjs_accepts_our_export_and_rejects_tampering() {
+    let Some(cli) = node_tool("snarkjs", "build/cli.cjs") else {
+        return;
+    };
+    let (toy, pf) = toy_with_proof(digits_layout(), 7);
+    let dir = std::env::temp_dir().join(format!("zkinfer-snarkjs-{}", std::process::id()));
+    export_snarkjs(&toy.vk_file, &pf, &dir).unwrap();
+    let public: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("public.json")).unwrap()).unwrap();
+    assert_eq!(public.len(), 4);
+    assert!(
+        snarkjs_verify(&cli, &dir),
+        "snarkjs must accept a valid proof"
+    );
+
+    // A public input replaced by another valid field element.
+    let original = std::fs::read_to_string(dir.join("public.json")).unwrap();
+    edit_json(&dir.join("public.json"), |v| {
+        let other = if v[3] == "12345" { "12346" } else { "12345" };
+        v[3] = serde_json::Value::String(other.into());
+    });
+    assert!(
+        !snarkjs_verify(&cli, &dir),
+        "snarkjs must reject a changed public input"
+    );
+    std::fs::write(dir.join("public.json"), original).unwrap();
+
+    // C replaced by A: a valid point, the wrong one.
+    edit_json(&dir.join("proof.json"), |v| v["pi_c"] = v["pi_a"].clone());
+    assert!(
+        !snarkjs_verify(&cli, &dir),
+        "snarkjs must reject a tampered proof"
+    );
+
+    // A statement that verify() refuses is not exported.
+    let mut other = pf.clone();
+    other.circuit = "00".repeat(32);
+    assert!(export_snarkjs(&toy.vk_file, &other, &dir.join("refused")).is_err());
+    assert!(!dir.join("refused").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
