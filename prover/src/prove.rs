@@ -2,8 +2,8 @@
 //! prove with Groth16, and assemble proof.json.
 
 use crate::keys::{to_verifier_proof, ProvingKeyFile};
-use ark_bn254::{Bn254, Fr};
-use ark_groth16::Groth16;
+use crate::groth16::{Prover, R1csShape, StageTimings};
+use ark_bn254::Fr;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
 use std::time::{Duration, Instant};
@@ -20,6 +20,9 @@ pub enum ProveError {
     /// The key and the circuit do not belong together: bad input.
     #[error("the proving key is for circuit {key}, the circuit file is {circuit}; run setup for this circuit")]
     KeyMismatch { key: String, circuit: String },
+    /// The requested backend is unknown or unavailable (no device or driver): bad input.
+    #[error("{0}")]
+    Backend(String),
     /// Internal: the prover failed although the witness satisfied the circuit.
     #[error("proving failed: {0}")]
     Prover(String),
@@ -31,31 +34,50 @@ pub struct ProveTimings {
     pub inference: Duration,
     pub witness: Duration,
     pub prove: Duration,
+    /// The Groth16 stages (witness map, each MSM) inside `prove`.
+    pub stages: StageTimings,
 }
 
-/// A circuit and its proving key, ready to prove many inputs (the matrices are built once).
+/// A circuit and its proving key on a backend, ready to prove many inputs: the constraint
+/// matrices are built once and, with the key's points, prepared on the backend once (resident
+/// on the device for CUDA); each proof synthesises only the witness.
 pub struct ModelProver {
     pub circuit: CircuitFile,
-    pub pk: ProvingKeyFile,
-    matrices: [Vec<Vec<(Fr, usize)>>; 3],
-    num_instance: usize,
-    num_constraints: usize,
+    prover: Prover<zkinfer_gpu::AnyBackend>,
+}
+
+/// Our CSR matrices as the backend's (the same layout; the vectors move).
+pub fn r1cs_shape(r1cs: R1cs) -> R1csShape {
+    let csr = |m: zkinfer_circuits::r1cs::SparseMatrix| zkinfer_gpu::CsrMatrix {
+        row_ptr: m.row_ptr,
+        cols: m.cols,
+        vals: m.vals,
+    };
+    R1csShape {
+        num_instance: r1cs.num_instance,
+        num_witness: r1cs.num_witness,
+        a: csr(r1cs.a),
+        b: csr(r1cs.b),
+        c: csr(r1cs.c),
+    }
 }
 
 impl ModelProver {
-    /// Checks that `pk` belongs to `circuit` and builds the constraint matrices.
-    pub fn new(circuit: CircuitFile, pk: ProvingKeyFile) -> Result<Self, ProveError> {
+    /// Checks that `pk` belongs to `circuit`, builds the constraint matrices and prepares them
+    /// and the key on `backend` ("cpu", "cuda" or "auto").
+    pub fn new(circuit: CircuitFile, pk: ProvingKeyFile, backend: &str) -> Result<Self, ProveError> {
         if pk.digest != circuit.digest {
             return Err(ProveError::KeyMismatch { key: hex::encode(pk.digest), circuit: hex::encode(circuit.digest) });
         }
-        let r1cs: R1cs = crate::setup::circuit_matrices(&circuit)?;
-        Ok(ModelProver {
-            matrices: [r1cs.a.to_ark(), r1cs.b.to_ark(), r1cs.c.to_ark()],
-            num_instance: r1cs.num_instance,
-            num_constraints: r1cs.num_constraints(),
-            circuit,
-            pk,
-        })
+        let backend = zkinfer_gpu::backend_from_name(backend).map_err(|e| ProveError::Backend(e.to_string()))?;
+        let shape = r1cs_shape(crate::setup::circuit_matrices(&circuit)?);
+        let prover = Prover::new(backend, pk.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
+        Ok(ModelProver { circuit, prover })
+    }
+
+    /// The backend the proofs run on.
+    pub fn backend(&self) -> &zkinfer_gpu::AnyBackend {
+        self.prover.backend()
     }
 
     /// Proves the model on a float input.
@@ -77,17 +99,12 @@ impl ModelProver {
 
         let start = Instant::now();
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-            &self.pk.pk,
-            r,
-            s,
-            &self.matrices,
-            self.num_instance,
-            self.num_constraints,
-            &synthesis.assignment,
-        )
-        .map_err(|e| ProveError::Prover(e.to_string()))?;
+        let (proof, stages) = self
+            .prover
+            .prove_with_timings(&synthesis.assignment, r, s)
+            .map_err(|e| ProveError::Prover(e.to_string()))?;
         t.prove = start.elapsed();
+        t.stages = stages;
 
         let inp = g.input_info();
         let out = g.output_info();

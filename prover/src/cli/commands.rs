@@ -4,7 +4,7 @@ use super::progress::with_spinner;
 use super::{bad, Exit};
 use std::path::Path;
 use std::time::Instant;
-use zkinfer_circuits::{CircuitFile, Settings};
+use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
 use zkinfer_prover::{ModelProver, ProvingKeyFile};
 use zkinfer_verifier::{ProofFile, VerifyError, VerifyingKeyFile};
 
@@ -33,10 +33,37 @@ pub fn read_input(path: &Path) -> Result<Vec<f64>, Exit> {
         .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
 }
 
+/// The bits policy from the compile options: calibrated with samples, flat with `--bits`,
+/// otherwise the worst case.
+pub fn policy(bits: Option<u32>, input_bits: Option<u32>, samples: Option<&Path>, margin: f64) -> Result<BitsPolicy, Exit> {
+    if let Some(path) = samples {
+        if !(margin.is_finite() && margin >= 1.0) {
+            return Err(Exit::BadInput(format!("--margin must be at least 1 (got {margin})")));
+        }
+        let v: serde_json::Value = serde_json::from_str(&read_text(path)?)
+            .map_err(|e| Exit::BadInput(format!("{}: not valid JSON: {e}", path.display())))?;
+        let list = v
+            .get("inputs")
+            .or_else(|| v.get("input_data"))
+            .and_then(|l| l.as_array())
+            .ok_or_else(|| Exit::BadInput(format!("{}: needs an \"inputs\" array of sample inputs", path.display())))?;
+        let samples = list
+            .iter()
+            .map(|x| {
+                zkinfer_circuits::input::parse_input_json(&serde_json::json!({ "input": x }).to_string())
+                    .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(BitsPolicy::Calibrated { samples, margin, calibrate_input: input_bits.is_none() });
+    }
+    Ok(if bits.is_some() { BitsPolicy::Flat } else { BitsPolicy::WorstCase { max_bits: 48 } })
+}
+
 /// `zkinfer compile`.
-pub fn compile(model: &Path, out: &Path, settings: &Settings) -> Result<(), Exit> {
+pub fn compile(model: &Path, out: &Path, settings: &Settings, policy: &BitsPolicy) -> Result<(), Exit> {
     let bytes = read(model)?;
-    let compiled = zkinfer_circuits::compile(&bytes, settings).map_err(|e| bad(format!("{}: {e}", model.display())))?;
+    let compiled = zkinfer_circuits::compile_calibrated(&bytes, settings, policy)
+        .map_err(|e| bad(format!("{}: {e}", model.display())))?;
     let size = zkinfer_circuits::measure(&compiled.graph).map_err(bad)?;
     let file = CircuitFile::new(compiled.graph, &bytes);
     file.write(out).map_err(bad)?;
@@ -135,7 +162,7 @@ pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &st
     let c = CircuitFile::read(circuit).map_err(bad)?;
     let key = ProvingKeyFile::read(pk).map_err(bad)?;
     let x = read_input(input)?;
-    let prover = ModelProver::new(c, key).map_err(bad)?;
+    let prover = ModelProver::new(c, key, backend).map_err(bad)?;
     let load = start.elapsed();
     let (file, t) = with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
     write(proof, file.to_json())?;
@@ -152,15 +179,9 @@ pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &st
     Ok(file)
 }
 
-/// The backend names accepted today.
+/// Checks a backend name early (before loading keys), so a typo costs nothing.
 pub fn check_backend(name: &str) -> Result<(), Exit> {
-    match name {
-        "cpu" | "auto" => Ok(()),
-        "cuda" => Err(Exit::BadInput(
-            "the cuda backend is not available in this build (rebuild with --features cuda)".into(),
-        )),
-        other => Err(Exit::BadInput(format!("unknown backend '{other}': use cpu, cuda or auto"))),
-    }
+    zkinfer_gpu::backend_from_name(name).map(|_| ()).map_err(bad)
 }
 
 /// `zkinfer verify`.

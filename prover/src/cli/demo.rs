@@ -26,7 +26,8 @@ pub fn run(backend: &str) -> Result<(), Exit> {
 
     let t = step("compile");
     let settings = zkinfer_circuits::Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 };
-    commands::compile(&p("model.onnx"), &p("model.zkc"), &settings)?;
+    let policy = commands::policy(None, Some(9), None, 1.25)?;
+    commands::compile(&p("model.onnx"), &p("model.zkc"), &settings, &policy)?;
     done(t);
 
     let t = step("setup");

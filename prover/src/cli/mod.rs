@@ -53,13 +53,20 @@ enum Command {
         /// Fixed-point scale of weights (default: --scale).
         #[arg(long)]
         weight_scale: Option<i32>,
-        /// Signed bits of every activation (the width of its range check).
-        #[arg(long, default_value_t = 16)]
-        bits: u32,
-        /// Signed bits of the input (default: --bits). Smaller means fewer constraints and
-        /// public inputs; digits pixels in [0, 1] at scale 7 fit 9.
+        /// Signed bits of every activation (the width of its range check). Without it, each
+        /// tensor gets the bits its worst case needs (or, with --calibrate, its sampled range).
+        #[arg(long)]
+        bits: Option<u32>,
+        /// Signed bits of the input (default 16, or from --calibrate). Smaller means fewer
+        /// constraints and public inputs; digits pixels in [0, 1] at scale 7 fit 9.
         #[arg(long)]
         input_bits: Option<u32>,
+        /// Sample inputs ({"inputs": [..]}) to pick per-tensor bits from observed ranges.
+        #[arg(long)]
+        calibrate: Option<PathBuf>,
+        /// Headroom over the calibrated range (1.25 = 25%).
+        #[arg(long, default_value_t = 1.25)]
+        margin: f64,
     },
     /// Generate a proving and a verifying key (local development setup).
     Setup {
@@ -144,14 +151,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Compile { model, out, scale, weight_scale, bits, input_bits } => {
+        Command::Compile { model, out, scale, weight_scale, bits, input_bits, calibrate, margin } => {
             let s = zkinfer_circuits::Settings {
                 scale,
                 weight_scale: weight_scale.unwrap_or(scale),
-                bits,
-                input_bits: input_bits.unwrap_or(bits),
+                bits: bits.unwrap_or(16),
+                input_bits: input_bits.or(bits).unwrap_or(16),
             };
-            commands::compile(&model, &out, &s)
+            commands::policy(bits, input_bits, calibrate.as_deref(), margin)
+                .and_then(|policy| commands::compile(&model, &out, &s, &policy))
         }
         Command::Setup { circuit, pk, vk } => commands::setup(&circuit, &pk, &vk),
         Command::Run { circuit, input, trace } => commands::run(&circuit, &input, trace.as_deref()),
