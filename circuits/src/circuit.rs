@@ -77,7 +77,10 @@ fn output_is_bounded(g: &QGraph) -> bool {
         match &n.op {
             QOp::Affine(a) => return a.out_bits <= g.output_info().bits,
             QOp::Relu(r) => return r.bits <= g.output_info().bits,
-            QOp::Reshape(_) => t = n.inputs[0],
+            // The output is one of the inputs, or the input clamped: bounded when the input is.
+            QOp::Reshape(_) | QOp::MaxPool(_) | QOp::Clip(_) => t = n.inputs[0],
+            QOp::Sigmoid(s) => return s.out_bits <= g.output_info().bits,
+            _ => return false,
         }
     }
 }

@@ -41,9 +41,28 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
+/// Per-compile choices that are not settings of the circuit itself: the bits picked for
+/// individual tensors (by calibration or worst-case analysis) and whether to fuse ops.
+#[derive(Clone, Debug)]
+pub struct Overrides {
+    /// Signed bits of the tensor named by an ONNX value name (a node's output), replacing
+    /// [`Settings::bits`] for that tensor.
+    pub tensor_bits: HashMap<String, u32>,
+    /// Fuse ReLU and bias Adds into the preceding affine layer (off only for calibration, which
+    /// must see every ONNX value on its own).
+    pub fuse: bool,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides { tensor_bits: HashMap::new(), fuse: true }
+    }
+}
+
 /// The state handed to an op's lowering function for the current ONNX node.
 pub struct LowerCtx<'a> {
     settings: Settings,
+    overrides: Overrides,
     onnx: &'a onnx::OnnxGraph,
     node: &'a pb::NodeProto,
     node_label: String,
@@ -56,12 +75,39 @@ pub struct LowerCtx<'a> {
     /// ONNX value name → number of consumers (a graph output counts as one).
     consumers: HashMap<String, usize>,
     emitted: bool,
+    /// Float weights and biases of affine nodes, by node index (for folding BatchNormalization).
+    float_params: HashMap<usize, FloatParams>,
+}
+
+/// The float parameters of an affine node before quantisation: weights in its linear map's
+/// layout (output channel major) and one bias per channel. Kept at compile time only, so
+/// that a later per-channel op folded into the node is re-quantised from floats.
+#[derive(Clone, Debug, Default)]
+pub struct FloatParams {
+    pub weights: Vec<f64>,
+    pub bias: Vec<f64>,
 }
 
 impl<'a> LowerCtx<'a> {
     /// The compile settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Signed bits for this node's output: a per-tensor choice (calibration, worst case) or
+    /// [`Settings::bits`]. Ops must take their output bits from here.
+    pub fn out_bits(&self) -> u32 {
+        self.node
+            .output
+            .first()
+            .and_then(|o| self.overrides.tensor_bits.get(o))
+            .copied()
+            .unwrap_or(self.settings.bits)
+    }
+
+    /// Whether fusing into a previous node is allowed.
+    pub fn may_fuse(&self) -> bool {
+        self.overrides.fuse
     }
 
     /// The ONNX node's name (or `op_type#index` when it has none).
@@ -81,6 +127,11 @@ impl<'a> LowerCtx<'a> {
             .map(String::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| self.bad_model(format!("missing input {i}")))
+    }
+
+    /// Number of inputs the node lists (omitted optional ones included).
+    pub fn num_inputs(&self) -> usize {
+        self.node.input.len()
     }
 
     /// Whether input `i` is a constant (initializer or Constant node).
@@ -143,6 +194,28 @@ impl<'a> LowerCtx<'a> {
         &self.tensors[t]
     }
 
+    /// A tensor's description, for an op fused into the node producing it.
+    pub fn tensor_mut(&mut self, t: TensorId) -> &mut TensorInfo {
+        &mut self.tensors[t]
+    }
+
+    /// A string attribute (lossy UTF-8), if present.
+    pub fn attr_str(&self, name: &str) -> Option<String> {
+        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+
+    /// Records the float parameters of the node emitted last.
+    pub fn set_float_params(&mut self, p: FloatParams) {
+        if let Some(last) = self.nodes.len().checked_sub(1) {
+            self.float_params.insert(last, p);
+        }
+    }
+
+    /// The float parameters of affine node `node`, when recorded.
+    pub fn float_params_mut(&mut self, node: usize) -> Option<&mut FloatParams> {
+        self.float_params.get_mut(&node)
+    }
+
     /// A node emitted earlier.
     pub fn node(&self, i: usize) -> &QNode {
         &self.nodes[i]
@@ -155,6 +228,9 @@ impl<'a> LowerCtx<'a> {
 
     /// The node producing `t` when this ONNX node is the only consumer of `t` (safe to fuse).
     pub fn sole_producer(&self, t: TensorId) -> Option<usize> {
+        if !self.overrides.fuse {
+            return None;
+        }
         let names: Vec<&String> = self.node.input.iter().filter(|n| self.values.get(*n) == Some(&t)).collect();
         let [only] = names.as_slice() else { return None };
         if self.consumers.get(*only).copied().unwrap_or(0) != 1 {
@@ -204,8 +280,13 @@ impl<'a> LowerCtx<'a> {
     }
 }
 
-/// Compiles ONNX bytes with `settings`.
+/// Compiles ONNX bytes with `settings`: every activation gets [`Settings::bits`].
 pub fn compile(bytes: &[u8], settings: &Settings) -> Result<Compiled, CompileError> {
+    compile_with(bytes, settings, &Overrides::default())
+}
+
+/// Compiles ONNX bytes with `settings` and per-tensor `overrides`.
+pub fn compile_with(bytes: &[u8], settings: &Settings, overrides: &Overrides) -> Result<Compiled, CompileError> {
     check_settings(settings)?;
     let g = onnx::parse(bytes)?;
     let mut consumers: HashMap<String, usize> = HashMap::new();
@@ -225,6 +306,7 @@ pub fn compile(bytes: &[u8], settings: &Settings) -> Result<Compiled, CompileErr
     let placeholder = pb::NodeProto::default();
     let mut ctx = LowerCtx {
         settings: settings.clone(),
+        overrides: overrides.clone(),
         onnx: &g,
         node: &placeholder,
         node_label: String::new(),
@@ -234,6 +316,7 @@ pub fn compile(bytes: &[u8], settings: &Settings) -> Result<Compiled, CompileErr
         producer: HashMap::new(),
         consumers,
         emitted: false,
+        float_params: HashMap::new(),
     };
     for (i, node) in g.nodes.iter().enumerate() {
         ctx.node = node;

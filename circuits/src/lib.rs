@@ -8,6 +8,7 @@
 //! same op implementations ([`ops`]), so a trace always satisfies its circuit.
 
 pub mod circuit;
+pub mod calibrate;
 pub mod circuit_file;
 pub mod compile;
 pub mod fixed;
@@ -22,6 +23,7 @@ pub mod reference;
 
 pub use circuit::{measure, synthesize, CircuitSize};
 pub use circuit_file::{CircuitFile, CircuitFileError};
-pub use compile::{compile, CompileError, Compiled};
+pub use calibrate::{compile_calibrated, BitsPolicy};
+pub use compile::{compile, compile_with, CompileError, Compiled, Overrides};
 pub use graph::{QGraph, Settings, TensorInfo};
 pub use inference::{infer, quantize_input, InferenceError, Trace};

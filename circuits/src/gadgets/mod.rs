@@ -8,7 +8,9 @@
 //! - [`requantize`] by `k` bits to `B` bits: `k + B` / `k + B - 1`;
 //! - [`relu`] of a range-checked value: 1 / 1.
 
+mod cmp;
 mod pack;
+pub use cmp::{is_zero, relu_lc};
 pub use pack::pack_public;
 
 use crate::fixed;

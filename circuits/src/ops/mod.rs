@@ -4,10 +4,23 @@
 //! Lowering from ONNX lives beside each op (`lower_*`); [`registry`] maps ONNX op types
 //! to those functions.
 
+pub mod add;
 pub mod affine;
+pub mod batchnorm;
+pub mod clip;
+pub mod compare;
+pub mod conv;
+pub mod gather;
+pub mod leaky_relu;
+pub mod linear_map;
+pub mod maxpool;
+pub mod mul_const;
+pub mod pool_avg;
 pub mod registry;
 pub mod relu;
 pub mod reshape;
+pub mod sigmoid;
+pub mod squeeze;
 
 use crate::gadgets::{RangeError, Signed};
 use crate::r1cs::{Builder, Lc};
@@ -79,6 +92,12 @@ pub enum QOp {
     Affine(affine::Affine),
     Relu(relu::Relu),
     Reshape(reshape::Reshape),
+    MaxPool(maxpool::MaxPool),
+    Clip(clip::Clip),
+    LeakyRelu(leaky_relu::LeakyRelu),
+    Sigmoid(sigmoid::Sigmoid),
+    Add(add::Add),
+    Gather(gather::Gather),
 }
 
 impl QOp {
@@ -88,6 +107,12 @@ impl QOp {
             QOp::Affine(o) => o,
             QOp::Relu(o) => o,
             QOp::Reshape(o) => o,
+            QOp::MaxPool(o) => o,
+            QOp::Clip(o) => o,
+            QOp::LeakyRelu(o) => o,
+            QOp::Sigmoid(o) => o,
+            QOp::Add(o) => o,
+            QOp::Gather(o) => o,
         }
     }
 }

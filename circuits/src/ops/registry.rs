@@ -12,7 +12,23 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
     Some(match op_type {
         "Gemm" => affine::lower_gemm,
         "MatMul" => affine::lower_matmul,
-        "Add" => lower_add,
+        "Conv" => conv::lower,
+        "AveragePool" => pool_avg::lower,
+        "GlobalAveragePool" => pool_avg::lower_global,
+        "BatchNormalization" => batchnorm::lower,
+        "Mul" => mul_const::lower,
+        "Add" => add::lower_add,
+        "Sub" => add::lower_sub,
+        "MaxPool" => maxpool::lower,
+        "Clip" => clip::lower,
+        "LeakyRelu" => leaky_relu::lower,
+        "Sigmoid" => sigmoid::lower_sigmoid,
+        "Tanh" => sigmoid::lower_tanh,
+        "Concat" => gather::lower_concat,
+        "Transpose" => gather::lower_transpose,
+        "Pad" => gather::lower_pad,
+        "Squeeze" => squeeze::lower_squeeze,
+        "Unsqueeze" => squeeze::lower_unsqueeze,
         "Relu" => relu::lower,
         "Flatten" => reshape::lower_flatten,
         "Reshape" => reshape::lower_reshape,
@@ -22,11 +38,8 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
 }
 
 /// ONNX op types that [`lookup`] supports (for error messages and docs).
-pub const SUPPORTED: &[&str] = &["Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Identity"];
-
-fn lower_add(ctx: &mut LowerCtx) -> Result<(), CompileError> {
-    if super::affine::try_fold_bias(ctx)? {
-        return Ok(());
-    }
-    Err(ctx.unsupported("Add other than a constant bias after Gemm/MatMul"))
-}
+pub const SUPPORTED: &[&str] = &[
+    "Gemm", "MatMul", "Conv", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Mul", "Add", "Relu",
+    "Flatten", "Reshape", "Identity", "Sub", "MaxPool", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Concat", "Transpose",
+    "Pad", "Squeeze", "Unsqueeze",
+];

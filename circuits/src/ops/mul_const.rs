@@ -1,0 +1,54 @@
+//! ONNX `Mul` of an activation by a constant (a scalar, or a tensor varying along one block
+//! of adjacent axes, e.g. `[1, C, 1, 1]`): a per-channel affine layer
+//! ([`LinearMap::PerChannel`]) with the constant at the weight scale, requantised like Gemm:
+//! `shift + out_bits` constraints per output.
+
+use super::batchnorm::emit_per_channel;
+use crate::compile::{CompileError, LowerCtx};
+
+/// Lowers ONNX `Mul` where exactly one operand is a constant that broadcasts to the
+/// activation's shape without enlarging it.
+pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    let (act, cst) = match (ctx.is_const_input(0), ctx.is_const_input(1)) {
+        (false, true) => (0, 1),
+        (true, false) => (1, 0),
+        (false, false) => return Err(ctx.unsupported("Mul of two activations")),
+        (true, true) => return Err(ctx.unsupported("Mul of two constants (fold it before export)")),
+    };
+    let x = ctx.activation_input(act)?;
+    let c = ctx.const_input(cst)?;
+    let shape = ctx.tensor(x).shape.clone();
+    if c.shape.len() > shape.len() {
+        return Err(ctx.unsupported(&format!("Mul by a constant of shape {:?} that enlarges {shape:?}", c.shape)));
+    }
+    // Right-align the constant's shape; the axes where it is not 1 must match the
+    // activation and be adjacent, so the constant is one value per "channel" of the
+    // activation viewed as [outer, channels, inner].
+    let pad = shape.len() - c.shape.len();
+    let mut varying = Vec::new();
+    for (i, &d) in c.shape.iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        if d != shape[i + pad] {
+            return Err(ctx.unsupported(&format!("Mul by a constant of shape {:?} that enlarges {shape:?}", c.shape)));
+        }
+        varying.push(i + pad);
+    }
+    let view = match (varying.first(), varying.last()) {
+        (None, _) | (_, None) => [1, 1, shape.iter().product()],
+        (Some(&lo), Some(&hi)) if varying.len() == hi + 1 - lo => {
+            [shape[..lo].iter().product(), shape[lo..=hi].iter().product(), shape[hi + 1..].iter().product()]
+        }
+        _ => {
+            return Err(
+                ctx.unsupported(&format!("Mul by a constant of shape {:?} varying along non-adjacent axes", c.shape))
+            )
+        }
+    };
+    if c.data.len() != view[1] {
+        return Err(ctx.bad_model(format!("constant of shape {:?} holds {} values", c.shape, c.data.len())));
+    }
+    let channels = view[1];
+    emit_per_channel(ctx, "Mul", x, view, c.data, vec![0.0; channels])
+}
