@@ -94,7 +94,11 @@ run_zkinfer() {
   local m="$1" d="$WORKDIR/$m/zkinfer"
   mkdir -p "$d"
   local t_compile t_setup t_prove t_verify
-  run_timed compile "$d/compile.log" "$ZK" compile --model "fixtures/$m/model.onnx" --out "$d/m.zkc" || return 1
+  # The same tuning EZKL gets: calibration on the fixture's samples (ZKINFER_COMPILE_ARGS
+  # overrides it, e.g. to "" for the uncalibrated worst-case bits).
+  # shellcheck disable=SC2086
+  run_timed compile "$d/compile.log" "$ZK" compile --model "fixtures/$m/model.onnx" --out "$d/m.zkc" \
+    ${ZKINFER_COMPILE_ARGS---calibrate fixtures/$m/samples.json} || return 1
   t_compile=$T
   run_timed setup "$d/setup.log" "$ZK" setup --circuit "$d/m.zkc" --pk "$d/m.pk" --vk "$d/m.vk" || return 1
   t_setup=$T
