@@ -7,12 +7,18 @@ use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
 use zkinfer_prover::ModelProver;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
 }
 
 fn bench_model(c: &mut Criterion, name: &str, settings: Settings) {
     let bytes = std::fs::read(fixture(&format!("{name}/model.onnx"))).unwrap();
-    let compiled = match zkinfer_circuits::compile_calibrated(&bytes, &settings, &BitsPolicy::WorstCase { max_bits: 48 }) {
+    let compiled = match zkinfer_circuits::compile_calibrated(
+        &bytes,
+        &settings,
+        &BitsPolicy::WorstCase { max_bits: 48 },
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("skipping {name}: {e}");
@@ -25,13 +31,35 @@ fn bench_model(c: &mut Criterion, name: &str, settings: Settings) {
     let input = zkinfer_circuits::input::parse_input_json(&text).unwrap();
     let prover = ModelProver::new(circuit, pk, "cpu").unwrap();
     let (proof, _) = prover.prove(&input, &mut rand::rngs::OsRng).unwrap();
-    c.bench_function(&format!("{name}/prove"), |b| b.iter(|| prover.prove(&input, &mut rand::rngs::OsRng).unwrap()));
-    c.bench_function(&format!("{name}/verify"), |b| b.iter(|| zkinfer_verifier::verify(&vk, &proof).unwrap()));
+    c.bench_function(&format!("{name}/prove"), |b| {
+        b.iter(|| prover.prove(&input, &mut rand::rngs::OsRng).unwrap())
+    });
+    c.bench_function(&format!("{name}/verify"), |b| {
+        b.iter(|| zkinfer_verifier::verify(&vk, &proof).unwrap())
+    });
 }
 
 fn fixtures(c: &mut Criterion) {
-    bench_model(c, "mlp", Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 });
-    bench_model(c, "cnn", Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 });
+    bench_model(
+        c,
+        "mlp",
+        Settings {
+            scale: 7,
+            weight_scale: 7,
+            bits: 16,
+            input_bits: 9,
+        },
+    );
+    bench_model(
+        c,
+        "cnn",
+        Settings {
+            scale: 7,
+            weight_scale: 7,
+            bits: 16,
+            input_bits: 9,
+        },
+    );
 }
 
 criterion_group! {

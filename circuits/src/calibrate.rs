@@ -26,36 +26,85 @@ pub enum BitsPolicy {
     /// Each tensor gets the bits its observed range over `samples` needs, times `margin`
     /// (e.g. 1.25); an input beyond the samples' range can fail at prove time, with an error
     /// naming the layer. With `calibrate_input`, the input's bits are chosen the same way.
-    Calibrated { samples: Vec<Vec<f64>>, margin: f64, calibrate_input: bool },
+    Calibrated {
+        samples: Vec<Vec<f64>>,
+        margin: f64,
+        calibrate_input: bool,
+    },
 }
 
 /// Compiles with activation bits chosen by `policy`.
-pub fn compile_calibrated(bytes: &[u8], settings: &Settings, policy: &BitsPolicy) -> Result<Compiled, CompileError> {
+pub fn compile_calibrated(
+    bytes: &[u8],
+    settings: &Settings,
+    policy: &BitsPolicy,
+) -> Result<Compiled, CompileError> {
     match policy {
         BitsPolicy::Flat => compile_with(bytes, settings, &Overrides::default()),
         BitsPolicy::WorstCase { max_bits } => {
-            let wide = Settings { bits: WIDE_BITS, ..settings.clone() };
-            let probe = compile_with(bytes, &wide, &Overrides { tensor_bits: HashMap::new(), fuse: false })?;
+            let wide = Settings {
+                bits: WIDE_BITS,
+                ..settings.clone()
+            };
+            let probe = compile_with(
+                bytes,
+                &wide,
+                &Overrides {
+                    tensor_bits: HashMap::new(),
+                    fuse: false,
+                },
+            )?;
             let tensor_bits = probe
                 .layers
                 .iter()
                 .zip(&probe.graph.nodes)
-                .map(|(l, n)| (probe.graph.tensors[n.output].name.clone(), l.worst_case_bits.min(*max_bits).max(2)))
+                .map(|(l, n)| {
+                    (
+                        probe.graph.tensors[n.output].name.clone(),
+                        l.worst_case_bits.min(*max_bits).max(2),
+                    )
+                })
                 .collect();
-            compile_with(bytes, settings, &Overrides { tensor_bits, fuse: true })
+            compile_with(
+                bytes,
+                settings,
+                &Overrides {
+                    tensor_bits,
+                    fuse: true,
+                },
+            )
         }
-        BitsPolicy::Calibrated { samples, margin, calibrate_input } => {
+        BitsPolicy::Calibrated {
+            samples,
+            margin,
+            calibrate_input,
+        } => {
             if samples.is_empty() {
-                return Err(CompileError::Settings("calibration needs at least one sample input".into()));
+                return Err(CompileError::Settings(
+                    "calibration needs at least one sample input".into(),
+                ));
             }
-            let wide = Settings { bits: WIDE_BITS, input_bits: WIDE_BITS, ..settings.clone() };
-            let probe = compile_with(bytes, &wide, &Overrides { tensor_bits: HashMap::new(), fuse: false })?;
+            let wide = Settings {
+                bits: WIDE_BITS,
+                input_bits: WIDE_BITS,
+                ..settings.clone()
+            };
+            let probe = compile_with(
+                bytes,
+                &wide,
+                &Overrides {
+                    tensor_bits: HashMap::new(),
+                    fuse: false,
+                },
+            )?;
             let g = &probe.graph;
             let mut lo = vec![0i128; g.tensors.len()];
             let mut hi = vec![0i128; g.tensors.len()];
             for (i, x) in samples.iter().enumerate() {
-                let q = quantize_input(g, x).map_err(|e| CompileError::Settings(format!("calibration sample {i}: {e}")))?;
-                let t = infer(g, &q).map_err(|e| CompileError::Settings(format!("calibration sample {i}: {e}")))?;
+                let q = quantize_input(g, x)
+                    .map_err(|e| CompileError::Settings(format!("calibration sample {i}: {e}")))?;
+                let t = infer(g, &q)
+                    .map_err(|e| CompileError::Settings(format!("calibration sample {i}: {e}")))?;
                 for (k, v) in t.tensors.iter().enumerate() {
                     for &v in v {
                         lo[k] = lo[k].min(i128::from(v));
@@ -65,13 +114,23 @@ pub fn compile_calibrated(bytes: &[u8], settings: &Settings, policy: &BitsPolicy
             }
             let widen = |v: i128| (v as f64 * margin).round() as i128;
             let bits_of = |k: usize| bits_for_range(widen(lo[k]), widen(hi[k])).max(2);
-            let tensor_bits: HashMap<String, u32> =
-                g.nodes.iter().map(|n| (g.tensors[n.output].name.clone(), bits_of(n.output))).collect();
+            let tensor_bits: HashMap<String, u32> = g
+                .nodes
+                .iter()
+                .map(|n| (g.tensors[n.output].name.clone(), bits_of(n.output)))
+                .collect();
             let mut s = settings.clone();
             if *calibrate_input {
                 s.input_bits = bits_of(g.input);
             }
-            compile_with(bytes, &s, &Overrides { tensor_bits, fuse: true })
+            compile_with(
+                bytes,
+                &s,
+                &Overrides {
+                    tensor_bits,
+                    fuse: true,
+                },
+            )
         }
     }
 }

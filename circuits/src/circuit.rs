@@ -4,7 +4,7 @@
 //! are range-checked to the input's bits, every op proves its own outputs, and the output
 //! values are proven to fit the output's bits before they are packed.
 
-use crate::gadgets::{self, fr};
+use crate::gadgets;
 use crate::graph::QGraph;
 use crate::inference::{InferenceError, Trace};
 use crate::ops::{relu::ensure_signed, CTensor, CValue};
@@ -13,10 +13,15 @@ use ark_bn254::Fr;
 
 /// Synthesises the circuit for `trace`. With `build_matrices = false` only the assignment is
 /// produced (the constraint matrices do not depend on the trace, so a prover builds them once).
-pub fn synthesize(g: &QGraph, trace: &Trace, build_matrices: bool) -> Result<Synthesis, InferenceError> {
+pub fn synthesize(
+    g: &QGraph,
+    trace: &Trace,
+    build_matrices: bool,
+) -> Result<Synthesis, InferenceError> {
     let layout = g.public_layout();
-    let public: Vec<Fr> = zkinfer_verifier::pack_public_inputs(&layout, &trace.tensors[g.input], trace.output(g))
-        .map_err(|e| range_error(g, "output", 0, 0, g.output_info().bits, &e.to_string()))?;
+    let public: Vec<Fr> =
+        zkinfer_verifier::pack_public_inputs(&layout, &trace.tensors[g.input], trace.output(g))
+            .map_err(|e| range_error(g, "output", 0, 0, g.output_info().bits, &e.to_string()))?;
     let mut b = Builder::new(public, build_matrices);
 
     b.begin_region("input");
@@ -26,23 +31,35 @@ pub fn synthesize(g: &QGraph, trace: &Trace, build_matrices: bool) -> Result<Syn
     for (index, &v) in trace.tensors[g.input].iter().enumerate() {
         let s = gadgets::signed(&mut b, i128::from(v), info.bits)
             .map_err(|e| range_error(g, "input", index, e.value, e.bits, "input"))?;
-        input.push(CValue { lc: s.var.into(), value: s.value, range: Some(s) });
+        input.push(CValue {
+            lc: s.var.into(),
+            value: s.value,
+            range: Some(s),
+        });
     }
     values[g.input] = Some(input);
 
     for n in &g.nodes {
         b.begin_region(n.name.clone());
-        let inputs: Vec<&CTensor> =
-            n.inputs.iter().map(|&t| values[t].as_ref().expect("nodes are topologically ordered")).collect();
-        let out = n.op.as_op().synthesize(&mut b, &inputs).map_err(|e| InferenceError::ActivationRange {
-            layer: n.name.clone(),
-            op_type: n.op_type.clone(),
-            index: e.index,
-            value: e.range.value,
-            real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
-            bits: e.range.bits,
+        let inputs: Vec<&CTensor> = n
+            .inputs
+            .iter()
+            .map(|&t| values[t].as_ref().expect("nodes are topologically ordered"))
+            .collect();
+        let out = n.op.as_op().synthesize(&mut b, &inputs).map_err(|e| {
+            InferenceError::ActivationRange {
+                layer: n.name.clone(),
+                op_type: n.op_type.clone(),
+                index: e.index,
+                value: e.range.value,
+                real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
+                bits: e.range.bits,
+            }
         })?;
-        debug_assert!(out.iter().zip(&trace.tensors[n.output]).all(|(c, &t)| c.value == i128::from(t)));
+        debug_assert!(out
+            .iter()
+            .zip(&trace.tensors[n.output])
+            .all(|(c, &t)| c.value == i128::from(t)));
         values[n.output] = Some(out);
     }
 
@@ -59,11 +76,14 @@ pub fn synthesize(g: &QGraph, trace: &Trace, build_matrices: bool) -> Result<Syn
             out_lcs.push(Lc::from(s.var));
         }
     }
-    let input_lcs: Vec<Lc> =
-        values[g.input].as_ref().expect("input").iter().map(|v| v.lc.clone()).collect::<Vec<_>>();
+    let input_lcs: Vec<Lc> = values[g.input]
+        .as_ref()
+        .expect("input")
+        .iter()
+        .map(|v| v.lc.clone())
+        .collect::<Vec<_>>();
     let used = gadgets::pack_public(&mut b, 0, &input_lcs, info.bits);
     gadgets::pack_public(&mut b, used, &out_lcs, out_bits);
-    let _ = fr;
     Ok(b.finish())
 }
 
@@ -73,7 +93,9 @@ fn output_is_bounded(g: &QGraph) -> bool {
     use crate::ops::QOp;
     let mut t = g.output;
     loop {
-        let Some(n) = g.nodes.iter().find(|n| n.output == t) else { return t == g.input };
+        let Some(n) = g.nodes.iter().find(|n| n.output == t) else {
+            return t == g.input;
+        };
         match &n.op {
             QOp::Affine(a) => return a.out_bits <= g.output_info().bits,
             QOp::Relu(r) => return r.bits <= g.output_info().bits,
@@ -85,7 +107,14 @@ fn output_is_bounded(g: &QGraph) -> bool {
     }
 }
 
-fn range_error(g: &QGraph, layer: &str, index: usize, value: i128, bits: u32, what: &str) -> InferenceError {
+fn range_error(
+    g: &QGraph,
+    layer: &str,
+    index: usize,
+    value: i128,
+    bits: u32,
+    what: &str,
+) -> InferenceError {
     InferenceError::ActivationRange {
         layer: layer.to_string(),
         op_type: what.to_string(),

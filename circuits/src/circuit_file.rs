@@ -35,7 +35,11 @@ impl CircuitFile {
     /// Wraps a graph compiled from `source` (the ONNX bytes).
     pub fn new(graph: QGraph, source: &[u8]) -> Self {
         let digest = graph.digest();
-        CircuitFile { graph, digest, source_sha256: Sha256::digest(source).into() }
+        CircuitFile {
+            graph,
+            digest,
+            source_sha256: Sha256::digest(source).into(),
+        }
     }
 
     /// The file's bytes.
@@ -67,25 +71,40 @@ impl CircuitFile {
         }
         let digest: [u8; 32] = b[8..40].try_into().expect("32 bytes");
         let source_sha256: [u8; 32] = b[40..72].try_into().expect("32 bytes");
-        let graph: QGraph = serde_json::from_slice(&b[HEADER..])
-            .map_err(|e| CircuitFileError::Format(format!("corrupt or truncated circuit file: {e}")))?;
+        let graph: QGraph = serde_json::from_slice(&b[HEADER..]).map_err(|e| {
+            CircuitFileError::Format(format!("corrupt or truncated circuit file: {e}"))
+        })?;
         if graph.digest() != digest {
-            return Err(f("the circuit file's content does not match its digest (corrupted or edited)"));
+            return Err(f(
+                "the circuit file's content does not match its digest (corrupted or edited)",
+            ));
         }
-        Ok(CircuitFile { graph, digest, source_sha256 })
+        Ok(CircuitFile {
+            graph,
+            digest,
+            source_sha256,
+        })
     }
 
     /// Reads a circuit file.
     pub fn read(path: &Path) -> Result<Self, CircuitFileError> {
-        let b = std::fs::read(path).map_err(|err| CircuitFileError::Io { path: path.display().to_string(), err })?;
+        let b = std::fs::read(path).map_err(|err| CircuitFileError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
         Self::from_bytes(&b).map_err(|e| match e {
-            CircuitFileError::Format(m) => CircuitFileError::Format(format!("{}: {m}", path.display())),
+            CircuitFileError::Format(m) => {
+                CircuitFileError::Format(format!("{}: {m}", path.display()))
+            }
             e => e,
         })
     }
 
     /// Writes the circuit file.
     pub fn write(&self, path: &Path) -> Result<(), CircuitFileError> {
-        std::fs::write(path, self.to_bytes()).map_err(|err| CircuitFileError::Io { path: path.display().to_string(), err })
+        std::fs::write(path, self.to_bytes()).map_err(|err| CircuitFileError::Io {
+            path: path.display().to_string(),
+            err,
+        })
     }
 }

@@ -14,7 +14,11 @@ pub enum CompileError {
     #[error("malformed model: {0}")]
     Malformed(String),
     #[error("unsupported op {op} in node '{node}': {why}")]
-    Unsupported { op: String, node: String, why: String },
+    Unsupported {
+        op: String,
+        node: String,
+        why: String,
+    },
     #[error("layer '{layer}': {why}")]
     Overflow { layer: String, why: String },
     #[error("invalid settings: {0}")]
@@ -55,7 +59,10 @@ pub struct Overrides {
 
 impl Default for Overrides {
     fn default() -> Self {
-        Overrides { tensor_bits: HashMap::new(), fuse: true }
+        Overrides {
+            tensor_bits: HashMap::new(),
+            fuse: true,
+        }
     }
 }
 
@@ -136,7 +143,10 @@ impl<'a> LowerCtx<'a> {
 
     /// Whether input `i` is a constant (initializer or Constant node).
     pub fn is_const_input(&self, i: usize) -> bool {
-        self.node.input.get(i).is_some_and(|n| self.onnx.consts.contains_key(n))
+        self.node
+            .input
+            .get(i)
+            .is_some_and(|n| self.onnx.consts.contains_key(n))
     }
 
     /// Input `i` as a quantised activation.
@@ -144,9 +154,13 @@ impl<'a> LowerCtx<'a> {
         let name = self.input_name(i)?;
         self.values.get(name).copied().ok_or_else(|| {
             if self.onnx.consts.contains_key(name) {
-                self.unsupported(&format!("a constant where an activation is expected (input {i})"))
+                self.unsupported(&format!(
+                    "a constant where an activation is expected (input {i})"
+                ))
             } else {
-                self.bad_model(format!("input '{name}' is not computed by any supported node"))
+                self.bad_model(format!(
+                    "input '{name}' is not computed by any supported node"
+                ))
             }
         })
     }
@@ -201,7 +215,8 @@ impl<'a> LowerCtx<'a> {
 
     /// A string attribute (lossy UTF-8), if present.
     pub fn attr_str(&self, name: &str) -> Option<String> {
-        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        self.attr(name)
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
     }
 
     /// Records the float parameters of the node emitted last.
@@ -231,8 +246,15 @@ impl<'a> LowerCtx<'a> {
         if !self.overrides.fuse {
             return None;
         }
-        let names: Vec<&String> = self.node.input.iter().filter(|n| self.values.get(*n) == Some(&t)).collect();
-        let [only] = names.as_slice() else { return None };
+        let names: Vec<&String> = self
+            .node
+            .input
+            .iter()
+            .filter(|n| self.values.get(*n) == Some(&t))
+            .collect();
+        let [only] = names.as_slice() else {
+            return None;
+        };
         if self.consumers.get(*only).copied().unwrap_or(0) != 1 {
             return None;
         }
@@ -248,35 +270,68 @@ impl<'a> LowerCtx<'a> {
     }
 
     /// Adds a quantised node producing a new tensor bound to this ONNX node's output.
-    pub fn emit(&mut self, op_type: &str, op: QOp, inputs: Vec<TensorId>, shape: Vec<usize>, scale: i32, bits: u32) {
+    pub fn emit(
+        &mut self,
+        op_type: &str,
+        op: QOp,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+        scale: i32,
+        bits: u32,
+    ) {
         let out = self.node.output[0].clone();
         let id = self.tensors.len();
-        self.tensors.push(TensorInfo { name: out.clone(), shape, scale, bits });
+        self.tensors.push(TensorInfo {
+            name: out.clone(),
+            shape,
+            scale,
+            bits,
+        });
         self.producer.insert(id, self.nodes.len());
-        self.nodes.push(QNode { name: self.node_label.clone(), op_type: op_type.to_string(), op, inputs, output: id });
+        self.nodes.push(QNode {
+            name: self.node_label.clone(),
+            op_type: op_type.to_string(),
+            op,
+            inputs,
+            output: id,
+        });
         self.values.insert(out, id);
         self.emitted = true;
     }
 
     /// `round(v · 2^scale)` for every value, refusing NaN/inf and values too large.
-    pub fn quantize_all(&self, v: &[f64], scale: i32, what: &str) -> Result<Vec<i64>, CompileError> {
+    pub fn quantize_all(
+        &self,
+        v: &[f64],
+        scale: i32,
+        what: &str,
+    ) -> Result<Vec<i64>, CompileError> {
         v.iter()
             .map(|&x| {
-                crate::fixed::quantize(x, scale).filter(|q| q.unsigned_abs() < 1 << 62).ok_or_else(|| {
-                    self.bad_model(format!("{what} {x} cannot be quantised at scale {scale}"))
-                })
+                crate::fixed::quantize(x, scale)
+                    .filter(|q| q.unsigned_abs() < 1 << 62)
+                    .ok_or_else(|| {
+                        self.bad_model(format!("{what} {x} cannot be quantised at scale {scale}"))
+                    })
             })
             .collect()
     }
 
     /// An "unsupported" error naming this node.
     pub fn unsupported(&self, why: &str) -> CompileError {
-        CompileError::Unsupported { op: self.node.op_type.clone(), node: self.node_label.clone(), why: why.to_string() }
+        CompileError::Unsupported {
+            op: self.node.op_type.clone(),
+            node: self.node_label.clone(),
+            why: why.to_string(),
+        }
     }
 
     /// A "malformed" error naming this node.
     pub fn bad_model(&self, why: String) -> CompileError {
-        CompileError::Malformed(format!("node '{}' ({}): {why}", self.node_label, self.node.op_type))
+        CompileError::Malformed(format!(
+            "node '{}' ({}): {why}",
+            self.node_label, self.node.op_type
+        ))
     }
 }
 
@@ -286,7 +341,11 @@ pub fn compile(bytes: &[u8], settings: &Settings) -> Result<Compiled, CompileErr
 }
 
 /// Compiles ONNX bytes with `settings` and per-tensor `overrides`.
-pub fn compile_with(bytes: &[u8], settings: &Settings, overrides: &Overrides) -> Result<Compiled, CompileError> {
+pub fn compile_with(
+    bytes: &[u8],
+    settings: &Settings,
+    overrides: &Overrides,
+) -> Result<Compiled, CompileError> {
     check_settings(settings)?;
     let g = onnx::parse(bytes)?;
     let mut consumers: HashMap<String, usize> = HashMap::new();
@@ -320,7 +379,11 @@ pub fn compile_with(bytes: &[u8], settings: &Settings, overrides: &Overrides) ->
     };
     for (i, node) in g.nodes.iter().enumerate() {
         ctx.node = node;
-        ctx.node_label = if node.name.is_empty() { format!("{}#{i}", node.op_type) } else { node.name.clone() };
+        ctx.node_label = if node.name.is_empty() {
+            format!("{}#{i}", node.op_type)
+        } else {
+            node.name.clone()
+        };
         ctx.emitted = false;
         let lower = registry::lookup(&node.op_type).ok_or_else(|| CompileError::Unsupported {
             op: node.op_type.clone(),
@@ -333,11 +396,24 @@ pub fn compile_with(bytes: &[u8], settings: &Settings, overrides: &Overrides) ->
         }
     }
     let output = *ctx.values.get(&g.output_name).ok_or_else(|| {
-        CompileError::Malformed(format!("the graph output '{}' is not produced by any node", g.output_name))
+        CompileError::Malformed(format!(
+            "the graph output '{}' is not produced by any node",
+            g.output_name
+        ))
     })?;
-    let graph = QGraph { settings: settings.clone(), tensors: ctx.tensors, nodes: ctx.nodes, input: 0, output };
+    let graph = QGraph {
+        settings: settings.clone(),
+        tensors: ctx.tensors,
+        nodes: ctx.nodes,
+        input: 0,
+        output,
+    };
     let (layers, warnings) = analyse(&graph)?;
-    Ok(Compiled { graph, layers, warnings })
+    Ok(Compiled {
+        graph,
+        layers,
+        warnings,
+    })
 }
 
 fn check_settings(s: &Settings) -> Result<(), CompileError> {
@@ -368,11 +444,13 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
     for n in &g.nodes {
         let inputs: Vec<(i128, i128)> = n.inputs.iter().map(|&t| range[t]).collect();
         let out = &g.tensors[n.output];
-        let worst = n
-            .op
-            .as_op()
-            .bounds(&inputs)
-            .map_err(|why| CompileError::Overflow { layer: n.name.clone(), why })?;
+        let worst =
+            n.op.as_op()
+                .bounds(&inputs)
+                .map_err(|why| CompileError::Overflow {
+                    layer: n.name.clone(),
+                    why,
+                })?;
         let worst_case_bits = crate::fixed::bits_for_range(worst.0, worst.1);
         if worst_case_bits > out.bits {
             warnings.push(format!(
@@ -381,7 +459,10 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
                 n.name, n.op_type, out.bits
             ));
         }
-        range[n.output] = (worst.0.max(-half(out.bits)), worst.1.min(half(out.bits) - 1));
+        range[n.output] = (
+            worst.0.max(-half(out.bits)),
+            worst.1.min(half(out.bits) - 1),
+        );
         layers.push(LayerReport {
             name: n.name.clone(),
             op_type: n.op_type.clone(),

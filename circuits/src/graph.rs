@@ -22,7 +22,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 16 }
+        Settings {
+            scale: 7,
+            weight_scale: 7,
+            bits: 16,
+            input_bits: 16,
+        }
     }
 }
 
@@ -89,7 +94,10 @@ impl QGraph {
             scale: i.scale,
             bits: i.bits,
         };
-        zkinfer_verifier::PublicLayout { input: t(self.input_info()), output: t(self.output_info()) }
+        zkinfer_verifier::PublicLayout {
+            input: t(self.input_info()),
+            output: t(self.output_info()),
+        }
     }
 
     /// SHA-256 of the canonical serialisation of the graph (settings included): the circuit digest

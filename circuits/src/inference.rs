@@ -8,19 +8,37 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq)]
 pub enum InferenceError {
     #[error("the input has {got} values, the model expects {want} (shape {shape:?})")]
-    InputLength { got: usize, want: usize, shape: Vec<usize> },
+    InputLength {
+        got: usize,
+        want: usize,
+        shape: Vec<usize>,
+    },
     #[error("input value {index} is {value}, not a finite number")]
     NotFinite { index: usize, value: f64 },
     #[error(
         "input value {index} ({value}) is outside the input's range [{lo}, {hi}] ({bits} bits at scale {scale}); \
          recompile with a larger --input-bits or a smaller --scale"
     )]
-    InputRange { index: usize, value: f64, lo: f64, hi: f64, bits: u32, scale: i32 },
+    InputRange {
+        index: usize,
+        value: f64,
+        lo: f64,
+        hi: f64,
+        bits: u32,
+        scale: i32,
+    },
     #[error(
         "layer '{layer}' ({op_type}): value {index} is {value} (real {real:.4}), outside its {bits}-bit range; \
          recompile with a larger --bits (or a smaller --scale)"
     )]
-    ActivationRange { layer: String, op_type: String, index: usize, value: i128, real: f64, bits: u32 },
+    ActivationRange {
+        layer: String,
+        op_type: String,
+        index: usize,
+        value: i128,
+        real: f64,
+        bits: u32,
+    },
 }
 
 /// Every tensor's values, indexed like [`QGraph::tensors`].
@@ -33,7 +51,11 @@ pub struct Trace {
 pub fn quantize_input(g: &QGraph, input: &[f64]) -> Result<Vec<i64>, InferenceError> {
     let info = g.input_info();
     if input.len() != info.len() {
-        return Err(InferenceError::InputLength { got: input.len(), want: info.len(), shape: info.shape.clone() });
+        return Err(InferenceError::InputLength {
+            got: input.len(),
+            want: info.len(),
+            shape: info.shape.clone(),
+        });
     }
     let half = 1i128 << (info.bits - 1);
     input
@@ -62,9 +84,17 @@ pub fn quantize_input(g: &QGraph, input: &[f64]) -> Result<Vec<i64>, InferenceEr
 pub fn infer(g: &QGraph, input_q: &[i64]) -> Result<Trace, InferenceError> {
     let info = g.input_info();
     if input_q.len() != info.len() {
-        return Err(InferenceError::InputLength { got: input_q.len(), want: info.len(), shape: info.shape.clone() });
+        return Err(InferenceError::InputLength {
+            got: input_q.len(),
+            want: info.len(),
+            shape: info.shape.clone(),
+        });
     }
-    if let Some((index, &v)) = input_q.iter().enumerate().find(|(_, &v)| !fixed::fits_bits(i128::from(v), info.bits)) {
+    if let Some((index, &v)) = input_q
+        .iter()
+        .enumerate()
+        .find(|(_, &v)| !fixed::fits_bits(i128::from(v), info.bits))
+    {
         let half = 1i128 << (info.bits - 1);
         return Err(InferenceError::InputRange {
             index,
@@ -79,14 +109,17 @@ pub fn infer(g: &QGraph, input_q: &[i64]) -> Result<Trace, InferenceError> {
     tensors[g.input] = input_q.to_vec();
     for n in &g.nodes {
         let inputs: Vec<&[i64]> = n.inputs.iter().map(|&t| tensors[t].as_slice()).collect();
-        let out = n.op.as_op().eval(&inputs).map_err(|e| InferenceError::ActivationRange {
-            layer: n.name.clone(),
-            op_type: n.op_type.clone(),
-            index: e.index,
-            value: e.range.value,
-            real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
-            bits: e.range.bits,
-        })?;
+        let out =
+            n.op.as_op()
+                .eval(&inputs)
+                .map_err(|e| InferenceError::ActivationRange {
+                    layer: n.name.clone(),
+                    op_type: n.op_type.clone(),
+                    index: e.index,
+                    value: e.range.value,
+                    real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
+                    bits: e.range.bits,
+                })?;
         tensors[n.output] = out;
     }
     Ok(Trace { tensors })

@@ -7,8 +7,8 @@
 //! Integer inference ([`inference::infer`]) and the circuit ([`circuit::synthesize`]) call the
 //! same op implementations ([`ops`]), so a trace always satisfies its circuit.
 
-pub mod circuit;
 pub mod calibrate;
+pub mod circuit;
 pub mod circuit_file;
 pub mod compile;
 pub mod fixed;
@@ -21,9 +21,9 @@ pub mod ops;
 pub mod r1cs;
 pub mod reference;
 
+pub use calibrate::{compile_calibrated, BitsPolicy};
 pub use circuit::{measure, synthesize, CircuitSize};
 pub use circuit_file::{CircuitFile, CircuitFileError};
-pub use calibrate::{compile_calibrated, BitsPolicy};
 pub use compile::{compile, compile_with, CompileError, Compiled, Overrides};
 pub use graph::{QGraph, Settings, TensorInfo};
 pub use inference::{infer, quantize_input, InferenceError, Trace};

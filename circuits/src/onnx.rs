@@ -29,7 +29,9 @@ pub fn parse(bytes: &[u8]) -> Result<OnnxGraph, CompileError> {
     let model = tract_onnx::onnx()
         .proto_model_for_read(&mut &*bytes)
         .map_err(|e| CompileError::Malformed(format!("not a valid ONNX model: {e}")))?;
-    let graph = model.graph.ok_or_else(|| CompileError::Malformed("the ONNX model has no graph".into()))?;
+    let graph = model
+        .graph
+        .ok_or_else(|| CompileError::Malformed("the ONNX model has no graph".into()))?;
     let mut consts = HashMap::new();
     for t in &graph.initializer {
         consts.insert(t.name.clone(), load_const(t)?);
@@ -42,26 +44,41 @@ pub fn parse(bytes: &[u8]) -> Result<OnnxGraph, CompileError> {
                 .iter()
                 .find(|a| a.name == "value")
                 .and_then(|a| a.t.as_ref())
-                .ok_or_else(|| CompileError::Malformed(format!("Constant node '{}' has no tensor value", n.name)))?;
+                .ok_or_else(|| {
+                    CompileError::Malformed(format!(
+                        "Constant node '{}' has no tensor value",
+                        n.name
+                    ))
+                })?;
             let out = n.output.first().cloned().unwrap_or_default();
             consts.insert(out, load_const(t)?);
         } else {
             nodes.push(n);
         }
     }
-    let inputs: Vec<&pb::ValueInfoProto> = graph.input.iter().filter(|i| !consts.contains_key(&i.name)).collect();
+    let inputs: Vec<&pb::ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|i| !consts.contains_key(&i.name))
+        .collect();
     let [input] = inputs.as_slice() else {
         return Err(CompileError::Unsupported {
             op: "model".into(),
             node: String::new(),
-            why: format!("{} graph inputs (zkinfer proves models with exactly one input)", inputs.len()),
+            why: format!(
+                "{} graph inputs (zkinfer proves models with exactly one input)",
+                inputs.len()
+            ),
         });
     };
     let [output] = graph.output.as_slice() else {
         return Err(CompileError::Unsupported {
             op: "model".into(),
             node: String::new(),
-            why: format!("{} graph outputs (zkinfer proves models with exactly one output)", graph.output.len()),
+            why: format!(
+                "{} graph outputs (zkinfer proves models with exactly one output)",
+                graph.output.len()
+            ),
         });
     };
     let input_shape = value_shape(input)?;
@@ -76,12 +93,13 @@ pub fn parse(bytes: &[u8]) -> Result<OnnxGraph, CompileError> {
 }
 
 fn load_const(t: &pb::TensorProto) -> Result<Const, CompileError> {
-    let tensor = tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, t, None)
-        .map_err(|e| CompileError::Malformed(format!("constant '{}': {e}", t.name)))?;
+    let tensor =
+        tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, t, None)
+            .map_err(|e| CompileError::Malformed(format!("constant '{}': {e}", t.name)))?;
     let shape = tensor.shape().to_vec();
-    let data = tensor
-        .cast_to::<f64>()
-        .map_err(|e| CompileError::Malformed(format!("constant '{}' is not numeric: {e}", t.name)))?;
+    let data = tensor.cast_to::<f64>().map_err(|e| {
+        CompileError::Malformed(format!("constant '{}' is not numeric: {e}", t.name))
+    })?;
     let data = data
         .to_plain_array_view::<f64>()
         .map_err(|e| CompileError::Malformed(format!("constant '{}': {e}", t.name)))?
@@ -97,7 +115,12 @@ fn value_shape(v: &pb::ValueInfoProto) -> Result<Vec<usize>, CompileError> {
     use pb::type_proto::Value as TypeValue;
     let tensor_type = match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         Some(TypeValue::TensorType(t)) => t,
-        _ => return Err(CompileError::Malformed(format!("input '{}' is not a tensor", v.name))),
+        _ => {
+            return Err(CompileError::Malformed(format!(
+                "input '{}' is not a tensor",
+                v.name
+            )))
+        }
     };
     let shape = tensor_type
         .shape

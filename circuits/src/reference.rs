@@ -16,7 +16,10 @@ impl FloatModel {
             .with_input_fact(0, f32::fact(shape).into())?
             .into_optimized()?
             .into_runnable()?;
-        Ok(FloatModel { plan, shape: shape.to_vec() })
+        Ok(FloatModel {
+            plan,
+            shape: shape.to_vec(),
+        })
     }
 
     /// The model's (first) output for one input, flattened.
@@ -24,6 +27,10 @@ impl FloatModel {
         let data: Vec<f32> = input.iter().map(|&v| v as f32).collect();
         let t = tract_ndarray::ArrayD::from_shape_vec(self.shape.clone(), data)?.into_tensor();
         let out = self.plan.run(tvec!(t.into()))?;
-        Ok(out[0].to_plain_array_view::<f32>()?.iter().map(|&v| f64::from(v)).collect())
+        Ok(out[0]
+            .to_plain_array_view::<f32>()?
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect())
     }
 }

@@ -5,21 +5,32 @@ use common::*;
 use zkinfer_circuits::{compile, infer, quantize_input, CompileError, InferenceError, Settings};
 
 fn mlp() -> zkinfer_circuits::QGraph {
-    let s = Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 };
+    let s = Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 16,
+        input_bits: 9,
+    };
     compile(&read("mlp/model.onnx"), &s).unwrap().graph
 }
 
 #[test]
 fn malformed_onnx_is_refused() {
-    let e = compile(&read("bad/truncated.onnx"), &Settings::default()).err().unwrap();
+    let e = compile(&read("bad/truncated.onnx"), &Settings::default())
+        .err()
+        .unwrap();
     assert!(matches!(e, CompileError::Malformed(_)), "{e}");
-    let e = compile(b"definitely not onnx", &Settings::default()).err().unwrap();
+    let e = compile(b"definitely not onnx", &Settings::default())
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("malformed"), "{e}");
 }
 
 #[test]
 fn unsupported_op_names_the_op_and_node() {
-    let e = compile(&read("bad/unsupported_op.onnx"), &Settings::default()).err().unwrap();
+    let e = compile(&read("bad/unsupported_op.onnx"), &Settings::default())
+        .err()
+        .unwrap();
     let m = e.to_string();
     assert!(m.contains("Sin") && m.contains("mystery_sin"), "{m}");
 }
@@ -27,12 +38,25 @@ fn unsupported_op_names_the_op_and_node() {
 #[test]
 fn wrong_input_length_nan_and_out_of_range_inputs() {
     let g = mlp();
-    assert!(matches!(quantize_input(&g, &[0.0; 63]), Err(InferenceError::InputLength { got: 63, want: 64, .. })));
+    assert!(matches!(
+        quantize_input(&g, &[0.0; 63]),
+        Err(InferenceError::InputLength {
+            got: 63,
+            want: 64,
+            ..
+        })
+    ));
     let mut x = vec![0.0; 64];
     x[5] = f64::NAN;
-    assert!(matches!(quantize_input(&g, &x), Err(InferenceError::NotFinite { index: 5, .. })));
+    assert!(matches!(
+        quantize_input(&g, &x),
+        Err(InferenceError::NotFinite { index: 5, .. })
+    ));
     x[5] = f64::INFINITY;
-    assert!(matches!(quantize_input(&g, &x), Err(InferenceError::NotFinite { index: 5, .. })));
+    assert!(matches!(
+        quantize_input(&g, &x),
+        Err(InferenceError::NotFinite { index: 5, .. })
+    ));
     x[5] = 3.0; // 9 bits at scale 7 hold [-2, 1.99]
     let e = quantize_input(&g, &x).unwrap_err();
     assert!(e.to_string().contains("--input-bits"), "{e}");
@@ -41,7 +65,12 @@ fn wrong_input_length_nan_and_out_of_range_inputs() {
 #[test]
 fn an_activation_out_of_range_names_the_layer_and_the_option() {
     // 4-bit activations cannot hold the MLP's hidden layer.
-    let s = Settings { scale: 7, weight_scale: 7, bits: 4, input_bits: 9 };
+    let s = Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 4,
+        input_bits: 9,
+    };
     let compiled = compile(&read("mlp/model.onnx"), &s).unwrap();
     assert!(!compiled.warnings.is_empty());
     let (inputs, _) = digits_test();
@@ -53,8 +82,16 @@ fn an_activation_out_of_range_names_the_layer_and_the_option() {
 
 #[test]
 fn settings_out_of_bounds_are_refused() {
-    let s = Settings { scale: 7, weight_scale: 7, bits: 0, input_bits: 9 };
-    assert!(matches!(compile(&read("mlp/model.onnx"), &s), Err(CompileError::Settings(_))));
+    let s = Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 0,
+        input_bits: 9,
+    };
+    assert!(matches!(
+        compile(&read("mlp/model.onnx"), &s),
+        Err(CompileError::Settings(_))
+    ));
 }
 
 #[test]
@@ -67,7 +104,10 @@ fn circuit_file_round_trips_and_detects_corruption() {
     assert_eq!(back.graph, g);
     assert_eq!(back.digest, f.digest);
     for cut in [0, 3, 10, 71, 72, b.len() / 2, b.len() - 1] {
-        assert!(zkinfer_circuits::CircuitFile::from_bytes(&b[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            zkinfer_circuits::CircuitFile::from_bytes(&b[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
     let mut edited = b.clone();
     let at = b.len() - 20;

@@ -6,7 +6,12 @@ use common::*;
 use zkinfer_circuits::{compile, infer, quantize_input, synthesize, Settings};
 
 fn settings() -> Settings {
-    Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 }
+    Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 16,
+        input_bits: 9,
+    }
 }
 
 #[test]
@@ -20,12 +25,24 @@ fn quantised_mlp_agrees_with_the_float_model() {
         let f = float.run(x).unwrap();
         let q = quantize_input(&g, x).unwrap();
         let t = infer(&g, &q).unwrap();
-        let out: Vec<f64> = t.output(&g).iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, 7)).collect();
+        let out: Vec<f64> = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 7))
+            .collect();
         agree += usize::from(argmax(&f) == argmax(&out));
-        max_err = f.iter().zip(&out).map(|(a, b)| (a - b).abs()).fold(max_err, f64::max);
+        max_err = f
+            .iter()
+            .zip(&out)
+            .map(|(a, b)| (a - b).abs())
+            .fold(max_err, f64::max);
     }
     let rate = agree as f64 / inputs.len() as f64;
-    println!("MLP: argmax agreement {agree}/{} = {:.2}%, largest logit error {max_err:.4}", inputs.len(), rate * 100.0);
+    println!(
+        "MLP: argmax agreement {agree}/{} = {:.2}%, largest logit error {max_err:.4}",
+        inputs.len(),
+        rate * 100.0
+    );
     assert!(rate >= 0.97, "agreement {rate}");
 }
 
@@ -42,7 +59,10 @@ fn mlp_circuit_is_satisfied_and_counts_match() {
     assert_eq!(size.constraints, s.r1cs.num_constraints());
     // 64 inputs at 9 bits: 28 slots per element, 3 elements; 10 outputs at 16 bits: 15 slots, 1.
     assert_eq!(size.public_inputs, 4);
-    println!("MLP: {} constraints, {} variables", size.constraints, size.variables);
+    println!(
+        "MLP: {} constraints, {} variables",
+        size.constraints, size.variables
+    );
     // The witness-only synthesis gives the same assignment.
     assert_eq!(synthesize(&g, &t, false).unwrap().assignment, s.assignment);
 }
@@ -57,7 +77,10 @@ fn mlp_circuit_rejects_any_single_wrong_value() {
     use ark_ff::One;
     // Every variable (public or private) is pinned: changing any one breaks a constraint.
     let stride = 7; // a spread of positions keeps the test fast in debug builds
-    for i in (1..s.assignment.len()).step_by(stride).chain([s.assignment.len() - 1]) {
+    for i in (1..s.assignment.len())
+        .step_by(stride)
+        .chain([s.assignment.len() - 1])
+    {
         let mut z = s.assignment.clone();
         z[i] += ark_bn254::Fr::one();
         assert!(!s.r1cs.is_satisfied(&z), "variable {i} is not pinned");

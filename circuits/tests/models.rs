@@ -3,16 +3,22 @@
 
 mod common;
 use common::*;
-use zkinfer_circuits::{compile_calibrated, infer, quantize_input, synthesize, BitsPolicy, Settings};
+use zkinfer_circuits::{
+    compile_calibrated, infer, quantize_input, synthesize, BitsPolicy, Settings,
+};
 
 fn samples(name: &str) -> Vec<Vec<f64>> {
-    let v: serde_json::Value = serde_json::from_slice(&read(&format!("{name}/samples.json"))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&read(&format!("{name}/samples.json"))).unwrap();
     v["inputs"]
         .as_array()
         .unwrap()
         .iter()
         .map(|x| {
-            zkinfer_circuits::input::parse_input_json(&serde_json::json!({ "input": x }).to_string()).unwrap()
+            zkinfer_circuits::input::parse_input_json(
+                &serde_json::json!({ "input": x }).to_string(),
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -20,7 +26,12 @@ fn samples(name: &str) -> Vec<Vec<f64>> {
 /// Agreement of argmax and the largest logit error of a compiled model on the digits test split.
 fn digits_agreement(name: &str, shape: &[usize], policy: &BitsPolicy) -> (f64, f64, usize) {
     let bytes = read(&format!("{name}/model.onnx"));
-    let s = Settings { scale: 7, weight_scale: 7, bits: 16, input_bits: 9 };
+    let s = Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 16,
+        input_bits: 9,
+    };
     let g = compile_calibrated(&bytes, &s, policy).unwrap().graph;
     let float = zkinfer_circuits::reference::FloatModel::load(&bytes, shape).unwrap();
     let (inputs, _) = digits_test();
@@ -29,12 +40,24 @@ fn digits_agreement(name: &str, shape: &[usize], policy: &BitsPolicy) -> (f64, f
         let f = float.run(x).unwrap();
         let q = quantize_input(&g, x).unwrap();
         let t = infer(&g, &q).unwrap();
-        let out: Vec<f64> = t.output(&g).iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, 7)).collect();
+        let out: Vec<f64> = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 7))
+            .collect();
         agree += usize::from(argmax(&f) == argmax(&out));
-        max_err = f.iter().zip(&out).map(|(a, b)| (a - b).abs()).fold(max_err, f64::max);
+        max_err = f
+            .iter()
+            .zip(&out)
+            .map(|(a, b)| (a - b).abs())
+            .fold(max_err, f64::max);
     }
     let size = zkinfer_circuits::measure(&g).unwrap();
-    (agree as f64 / inputs.len() as f64, max_err, size.constraints)
+    (
+        agree as f64 / inputs.len() as f64,
+        max_err,
+        size.constraints,
+    )
 }
 
 #[test]
@@ -43,7 +66,11 @@ fn cnn_agrees_with_the_float_model() {
         ("worst-case bits", BitsPolicy::WorstCase { max_bits: 48 }),
         (
             "calibrated on 5 samples",
-            BitsPolicy::Calibrated { samples: samples("cnn"), margin: 1.5, calibrate_input: false },
+            BitsPolicy::Calibrated {
+                samples: samples("cnn"),
+                margin: 1.5,
+                calibrate_input: false,
+            },
         ),
     ] {
         let (rate, err, constraints) = digits_agreement("cnn", &[1, 1, 8, 8], &policy);
@@ -56,9 +83,14 @@ fn cnn_agrees_with_the_float_model() {
 
 #[test]
 fn mlp_calibrated_keeps_accuracy_with_fewer_constraints() {
-    let cal = BitsPolicy::Calibrated { samples: digits_test().0, margin: 1.25, calibrate_input: false };
+    let cal = BitsPolicy::Calibrated {
+        samples: digits_test().0,
+        margin: 1.25,
+        calibrate_input: false,
+    };
     let (rate, err, c_cal) = digits_agreement("mlp", &[1, 64], &cal);
-    let (_, _, c_worst) = digits_agreement("mlp", &[1, 64], &BitsPolicy::WorstCase { max_bits: 48 });
+    let (_, _, c_worst) =
+        digits_agreement("mlp", &[1, 64], &BitsPolicy::WorstCase { max_bits: 48 });
     println!("MLP calibrated: agreement {:.2}%, largest logit error {err:.4}, {c_cal} vs {c_worst} constraints", rate * 100.0);
     assert!(rate >= 0.97);
     assert!(c_cal < c_worst);
@@ -67,11 +99,21 @@ fn mlp_calibrated_keeps_accuracy_with_fewer_constraints() {
 #[test]
 fn resblock_matches_onnxruntime_and_satisfies() {
     let bytes = read("resblock/model.onnx");
-    let s = Settings { scale: 8, weight_scale: 8, bits: 16, input_bits: 10 };
-    let g = compile_calibrated(&bytes, &s, &BitsPolicy::WorstCase { max_bits: 48 }).unwrap().graph;
+    let s = Settings {
+        scale: 8,
+        weight_scale: 8,
+        bits: 16,
+        input_bits: 10,
+    };
+    let g = compile_calibrated(&bytes, &s, &BitsPolicy::WorstCase { max_bits: 48 })
+        .unwrap()
+        .graph;
     let v: serde_json::Value = serde_json::from_slice(&read("resblock/samples.json")).unwrap();
     let mut max_err = 0f64;
-    for (x, want) in samples("resblock").iter().zip(v["outputs"].as_array().unwrap()) {
+    for (x, want) in samples("resblock")
+        .iter()
+        .zip(v["outputs"].as_array().unwrap())
+    {
         let mut want_flat = Vec::new();
         fn flat(v: &serde_json::Value, out: &mut Vec<f64>) {
             match v {
@@ -82,13 +124,24 @@ fn resblock_matches_onnxruntime_and_satisfies() {
         flat(want, &mut want_flat);
         let q = quantize_input(&g, x).unwrap();
         let t = infer(&g, &q).unwrap();
-        let got: Vec<f64> = t.output(&g).iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, 8)).collect();
+        let got: Vec<f64> = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 8))
+            .collect();
         assert_eq!(got.len(), want_flat.len());
-        max_err = got.iter().zip(&want_flat).map(|(a, b)| (a - b).abs()).fold(max_err, f64::max);
+        max_err = got
+            .iter()
+            .zip(&want_flat)
+            .map(|(a, b)| (a - b).abs())
+            .fold(max_err, f64::max);
         let syn = synthesize(&g, &t, true).unwrap();
         assert!(syn.r1cs.is_satisfied(&syn.assignment));
     }
     let size = zkinfer_circuits::measure(&g).unwrap();
-    println!("resblock: largest error {max_err:.4}, {} constraints", size.constraints);
+    println!(
+        "resblock: largest error {max_err:.4}, {} constraints",
+        size.constraints
+    );
     assert!(max_err < 0.1, "{max_err}");
 }

@@ -4,7 +4,12 @@ mod common;
 use zkinfer_circuits::Settings;
 
 fn settings() -> Settings {
-    Settings { scale: 8, weight_scale: 8, bits: 16, input_bits: 10 }
+    Settings {
+        scale: 8,
+        weight_scale: 8,
+        bits: 16,
+        input_bits: 10,
+    }
 }
 
 #[test]

@@ -10,10 +10,17 @@
 mod common;
 use prost::Message;
 use tract_onnx::pb;
-use zkinfer_circuits::{compile, compile_with, infer, measure, quantize_input, CompileError, Overrides, Settings};
+use zkinfer_circuits::{
+    compile, compile_with, infer, measure, quantize_input, CompileError, Overrides, Settings,
+};
 
 fn settings() -> Settings {
-    Settings { scale: 8, weight_scale: 8, bits: 16, input_bits: 10 }
+    Settings {
+        scale: 8,
+        weight_scale: 8,
+        bits: 16,
+        input_bits: 10,
+    }
 }
 
 /// Constraints per output value of each layer of a fixture: (layer, op type, per output).
@@ -23,14 +30,26 @@ fn per_output(bytes: &[u8], s: &Settings, overrides: &Overrides) -> Vec<(String,
     g.nodes
         .iter()
         .map(|n| {
-            let c = size.per_layer.iter().find(|(l, _)| *l == n.name).map_or(0, |(_, c)| *c);
-            (n.name.clone(), n.op_type.clone(), c as f64 / g.tensors[n.output].len() as f64)
+            let c = size
+                .per_layer
+                .iter()
+                .find(|(l, _)| *l == n.name)
+                .map_or(0, |(_, c)| *c);
+            (
+                n.name.clone(),
+                n.op_type.clone(),
+                c as f64 / g.tensors[n.output].len() as f64,
+            )
         })
         .collect()
 }
 
 fn report(name: &str) -> Vec<(String, String, f64)> {
-    let r = per_output(&common::read(&format!("ops/{name}.onnx")), &settings(), &Overrides::default());
+    let r = per_output(
+        &common::read(&format!("ops/{name}.onnx")),
+        &settings(),
+        &Overrides::default(),
+    );
     for (layer, op, c) in &r {
         println!("{name}: layer {layer} ({op}): {c} constraints per output");
     }
@@ -61,14 +80,20 @@ fn conv_depthwise() {
 fn avgpool() {
     // 2×2 windows: weight exactly 1 at weight scale 2, so only the input and output rounding.
     let (err, _) = common::check_op_fixture("avgpool", &settings(), 0.004);
-    assert!(err <= 2.0 * 2f64.powi(-9) + 1e-6, "exact pooling is off by {err}");
+    assert!(
+        err <= 2.0 * 2f64.powi(-9) + 1e-6,
+        "exact pooling is off by {err}"
+    );
     assert_eq!(report("avgpool")[0].2, 2.0 + 16.0);
 }
 
 #[test]
 fn global_avgpool() {
     let (err, _) = common::check_op_fixture("global_avgpool", &settings(), 0.004);
-    assert!(err <= 2.0 * 2f64.powi(-9) + 1e-6, "exact pooling is off by {err}");
+    assert!(
+        err <= 2.0 * 2f64.powi(-9) + 1e-6,
+        "exact pooling is off by {err}"
+    );
     assert_eq!(report("global_avgpool")[0].2, 4.0 + 16.0);
 }
 
@@ -84,7 +109,10 @@ fn conv_bn() {
     common::check_op_fixture("conv_bn", &settings(), 0.03);
     let r = report("conv_bn");
     assert_eq!(r.len(), 1, "BatchNormalization is folded into the Conv");
-    assert_eq!((r[0].0.as_str(), r[0].1.as_str(), r[0].2), ("conv1+bn1", "Conv+BatchNormalization", 24.0));
+    assert_eq!(
+        (r[0].0.as_str(), r[0].1.as_str(), r[0].2),
+        ("conv1+bn1", "Conv+BatchNormalization", 24.0)
+    );
 }
 
 #[test]
@@ -98,51 +126,109 @@ fn mul_const() {
 #[test]
 fn batchnorm_fold_changes_nothing_beyond_quantisation() {
     let bytes = common::read("ops/conv_bn.onnx");
-    let spec: serde_json::Value = serde_json::from_slice(&common::read("ops/conv_bn.json")).unwrap();
-    let floats = |k: &str| -> Vec<f64> { spec[k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
+    let spec: serde_json::Value =
+        serde_json::from_slice(&common::read("ops/conv_bn.json")).unwrap();
+    let floats = |k: &str| -> Vec<f64> {
+        spec[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
     let (input, want) = (floats("input"), floats("output"));
     let err = |fuse: bool| -> (usize, f64) {
-        let g = compile_with(&bytes, &settings(), &Overrides { fuse, ..Overrides::default() }).unwrap().graph;
+        let g = compile_with(
+            &bytes,
+            &settings(),
+            &Overrides {
+                fuse,
+                ..Overrides::default()
+            },
+        )
+        .unwrap()
+        .graph;
         let t = infer(&g, &quantize_input(&g, &input).unwrap()).unwrap();
-        let got = t.output(&g).iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, g.output_info().scale));
-        (g.nodes.len(), got.zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
+        let got = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, g.output_info().scale));
+        (
+            g.nodes.len(),
+            got.zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max),
+        )
     };
     let (folded_nodes, folded) = err(true);
     let (unfolded_nodes, unfolded) = err(false);
     println!("conv_bn: folded max error {folded:.5}, unfolded {unfolded:.5}");
     assert_eq!((folded_nodes, unfolded_nodes), (1, 2));
     assert!(folded <= 0.03 && unfolded <= 0.03);
-    assert!(folded <= unfolded + 2f64.powi(-8), "folding lost accuracy: {folded} vs {unfolded}");
+    assert!(
+        folded <= unfolded + 2f64.powi(-8),
+        "folding lost accuracy: {folded} vs {unfolded}"
+    );
 }
 
 // ---- small models built here, for refusals and the fused ReLU ----
 
 fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), ints: v.to_vec(), r#type: 7, ..Default::default() }
+    pb::AttributeProto {
+        name: name.into(),
+        ints: v.to_vec(),
+        r#type: 7,
+        ..Default::default()
+    }
 }
 
 fn attr_int(name: &str, v: i64) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), i: v, r#type: 2, ..Default::default() }
+    pb::AttributeProto {
+        name: name.into(),
+        i: v,
+        r#type: 2,
+        ..Default::default()
+    }
 }
 
 fn attr_str(name: &str, v: &str) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), s: v.as_bytes().to_vec(), r#type: 3, ..Default::default() }
+    pb::AttributeProto {
+        name: name.into(),
+        s: v.as_bytes().to_vec(),
+        r#type: 3,
+        ..Default::default()
+    }
 }
 
 fn value(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{dimension::Value, Dimension};
-    let dim =
-        shape.iter().map(|&d| Dimension { value: Some(Value::DimValue(d as i64)), ..Default::default() }).collect();
-    let tensor = pb::type_proto::Tensor { elem_type: 1, shape: Some(pb::TensorShapeProto { dim }) };
+    let dim = shape
+        .iter()
+        .map(|&d| Dimension {
+            value: Some(Value::DimValue(d as i64)),
+            ..Default::default()
+        })
+        .collect();
+    let tensor = pb::type_proto::Tensor {
+        elem_type: 1,
+        shape: Some(pb::TensorShapeProto { dim }),
+    };
     pb::ValueInfoProto {
         name: name.into(),
-        r#type: Some(pb::TypeProto { value: Some(pb::type_proto::Value::TensorType(tensor)), ..Default::default() }),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(tensor)),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 /// A one-input model: `nodes` over `input` with float initializers, output `output`.
-fn model(input: &[usize], nodes: Vec<pb::NodeProto>, inits: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+fn model(
+    input: &[usize],
+    nodes: Vec<pb::NodeProto>,
+    inits: &[(&str, Vec<usize>, Vec<f32>)],
+) -> Vec<u8> {
     let initializer = inits
         .iter()
         .map(|(name, dims, data)| pb::TensorProto {
@@ -157,19 +243,31 @@ fn model(input: &[usize], nodes: Vec<pb::NodeProto>, inits: &[(&str, Vec<usize>,
         node: nodes,
         initializer,
         input: vec![value("input", input)],
-        output: vec![pb::ValueInfoProto { name: "output".into(), ..Default::default() }],
+        output: vec![pb::ValueInfoProto {
+            name: "output".into(),
+            ..Default::default()
+        }],
         ..Default::default()
     };
     let m = pb::ModelProto {
         ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
         graph: Some(graph),
         ..Default::default()
     };
     m.encode_to_vec()
 }
 
-fn node(op: &str, name: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attribute: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
     pb::NodeProto {
         op_type: op.into(),
         name: name.into(),
@@ -182,12 +280,17 @@ fn node(op: &str, name: &str, inputs: &[&str], output: &str, attribute: Vec<pb::
 
 /// Deterministic weights in ±0.5.
 fn weights(n: usize) -> Vec<f32> {
-    (0..n).map(|i| ((i * 37 % 101) as f32 / 100.0) - 0.5).collect()
+    (0..n)
+        .map(|i| ((i * 37 % 101) as f32 / 100.0) - 0.5)
+        .collect()
 }
 
 /// A 3×3 Conv `c_in → c_out` on a 5×5 input with extra attributes.
 fn conv_model(c_in: usize, c_out: usize, group: usize, extra: Vec<pb::AttributeProto>) -> Vec<u8> {
-    let mut attrs = vec![attr_int("group", group as i64), attr_ints("kernel_shape", &[3, 3])];
+    let mut attrs = vec![
+        attr_int("group", group as i64),
+        attr_ints("kernel_shape", &[3, 3]),
+    ];
     attrs.extend(extra);
     let w = weights(c_out * (c_in / group) * 9);
     model(
@@ -209,7 +312,10 @@ fn unsupported(bytes: &[u8]) -> String {
 fn grouped_conv_other_than_depthwise_is_refused() {
     let msg = unsupported(&conv_model(4, 4, 2, vec![]));
     println!("{msg}");
-    assert!(msg.contains("Conv") && msg.contains("myconv") && msg.contains("group"), "{msg}");
+    assert!(
+        msg.contains("Conv") && msg.contains("myconv") && msg.contains("group"),
+        "{msg}"
+    );
     // group 1 and depthwise (group 4 of 4) of the same shape compile.
     compile(&conv_model(4, 4, 1, vec![]), &settings()).unwrap();
     compile(&conv_model(4, 4, 4, vec![]), &settings()).unwrap();
@@ -218,13 +324,25 @@ fn grouped_conv_other_than_depthwise_is_refused() {
 #[test]
 fn dilated_conv_is_refused() {
     let msg = unsupported(&conv_model(1, 1, 1, vec![attr_ints("dilations", &[2, 2])]));
-    assert!(msg.contains("Conv") && msg.contains("myconv") && msg.contains("dilation"), "{msg}");
-    compile(&conv_model(1, 1, 1, vec![attr_ints("dilations", &[1, 1])]), &settings()).unwrap();
+    assert!(
+        msg.contains("Conv") && msg.contains("myconv") && msg.contains("dilation"),
+        "{msg}"
+    );
+    compile(
+        &conv_model(1, 1, 1, vec![attr_ints("dilations", &[1, 1])]),
+        &settings(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn same_padding_is_refused() {
-    let msg = unsupported(&conv_model(1, 1, 1, vec![attr_str("auto_pad", "SAME_UPPER")]));
+    let msg = unsupported(&conv_model(
+        1,
+        1,
+        1,
+        vec![attr_str("auto_pad", "SAME_UPPER")],
+    ));
     assert!(msg.contains("auto_pad") && msg.contains("myconv"), "{msg}");
 }
 
@@ -253,12 +371,22 @@ fn conv_relu_fuses() {
             "conv1",
             &["input", "w", "b"],
             out,
-            vec![attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[2, 1])],
+            vec![
+                attr_ints("pads", &[1, 1, 1, 1]),
+                attr_ints("strides", &[2, 1]),
+            ],
         )];
         if relu {
             nodes.push(node("Relu", "relu1", &["c"], "output", vec![]));
         }
-        model(&[1, 2, 5, 5], nodes, &[("w", vec![3, 2, 3, 3], weights(54)), ("b", vec![3], vec![0.1, -0.2, 0.05])])
+        model(
+            &[1, 2, 5, 5],
+            nodes,
+            &[
+                ("w", vec![3, 2, 3, 3], weights(54)),
+                ("b", vec![3], vec![0.1, -0.2, 0.05]),
+            ],
+        )
     };
     let plain = per_output(&conv(false), &settings(), &Overrides::default());
     let fused = per_output(&conv(true), &settings(), &Overrides::default());
@@ -270,10 +398,16 @@ fn conv_relu_fuses() {
     // Satisfied, and the ReLU output is max(conv, 0) of the unfused trace.
     let g = compile(&conv(true), &settings()).unwrap().graph;
     let g0 = compile(&conv(false), &settings()).unwrap().graph;
-    let x: Vec<f64> = (0..50).map(|i| ((i * 13 % 29) as f64 / 14.0) - 1.0).collect();
+    let x: Vec<f64> = (0..50)
+        .map(|i| ((i * 13 % 29) as f64 / 14.0) - 1.0)
+        .collect();
     let t = infer(&g, &quantize_input(&g, &x).unwrap()).unwrap();
     let t0 = infer(&g0, &quantize_input(&g0, &x).unwrap()).unwrap();
-    assert!(t.output(&g).iter().zip(t0.output(&g0)).all(|(&a, &b)| a == b.max(0)));
+    assert!(t
+        .output(&g)
+        .iter()
+        .zip(t0.output(&g0))
+        .all(|(&a, &b)| a == b.max(0)));
     let s = zkinfer_circuits::synthesize(&g, &t, true).unwrap();
     assert!(s.r1cs.is_satisfied(&s.assignment));
 }
@@ -317,7 +451,8 @@ fn avgpool_padding_not_counted() {
                     }
                 }
                 let want = sum / if include == 1 { 9.0 } else { f64::from(n) };
-                let got = zkinfer_circuits::fixed::dequantize(t.output(&g)[(oy * 4 + ox) as usize], 8);
+                let got =
+                    zkinfer_circuits::fixed::dequantize(t.output(&g)[(oy * 4 + ox) as usize], 8);
                 max_err = max_err.max((got - want).abs());
             }
         }
@@ -333,23 +468,40 @@ fn avgpool_padding_not_counted() {
 #[test]
 fn mul_scalar_and_block_constants() {
     let mul = |c_shape: Vec<usize>, c: Vec<f32>, const_first: bool| {
-        let inputs: &[&str] = if const_first { &["c", "input"] } else { &["input", "c"] };
-        model(&[1, 2, 3, 2], vec![node("Mul", "mul", inputs, "output", vec![])], &[("c", c_shape, c)])
+        let inputs: &[&str] = if const_first {
+            &["c", "input"]
+        } else {
+            &["input", "c"]
+        };
+        model(
+            &[1, 2, 3, 2],
+            vec![node("Mul", "mul", inputs, "output", vec![])],
+            &[("c", c_shape, c)],
+        )
     };
     let x: Vec<f64> = (0..12).map(|i| (i as f64 / 8.0) - 0.75).collect();
     let cases = [
         (vec![], vec![0.75f32], true),
         (vec![1], vec![-1.25f32], false),
-        (vec![2, 3, 1], vec![0.5f32, -0.25, 1.0, 1.5, -2.0, 0.125], false),
+        (
+            vec![2, 3, 1],
+            vec![0.5f32, -0.25, 1.0, 1.5, -2.0, 0.125],
+            false,
+        ),
     ];
     for (shape, c, first) in cases {
-        let g = compile(&mul(shape.clone(), c.clone(), first), &settings()).unwrap().graph;
+        let g = compile(&mul(shape.clone(), c.clone(), first), &settings())
+            .unwrap()
+            .graph;
         let t = infer(&g, &quantize_input(&g, &x).unwrap()).unwrap();
         for (i, &v) in t.output(&g).iter().enumerate() {
             let ci = if c.len() == 1 { 0 } else { i / 2 };
             let want = x[i] * f64::from(c[ci]);
             // All values are exact at scale 8 here except the product's rounding.
-            assert!((zkinfer_circuits::fixed::dequantize(v, 8) - want).abs() <= 2f64.powi(-9), "{shape:?} {i}");
+            assert!(
+                (zkinfer_circuits::fixed::dequantize(v, 8) - want).abs() <= 2f64.powi(-9),
+                "{shape:?} {i}"
+            );
         }
     }
     // Non-adjacent varying axes are refused.
@@ -361,7 +513,8 @@ fn mul_scalar_and_block_constants() {
 /// satisfied circuit for the first sample. Returns the max error.
 fn model_end_to_end(dir: &str, tol: f64, check_labels: bool) -> f64 {
     let bytes = common::read(&format!("{dir}/model.onnx"));
-    let samples: serde_json::Value = serde_json::from_slice(&common::read(&format!("{dir}/samples.json"))).unwrap();
+    let samples: serde_json::Value =
+        serde_json::from_slice(&common::read(&format!("{dir}/samples.json"))).unwrap();
     let flat = |v: &serde_json::Value| -> Vec<f64> {
         fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
             match v {
@@ -376,25 +529,48 @@ fn model_end_to_end(dir: &str, tol: f64, check_labels: bool) -> f64 {
     let g = compile(&bytes, &settings()).unwrap().graph;
     let size = measure(&g).unwrap();
     for n in &g.nodes {
-        let c = size.per_layer.iter().find(|(l, _)| *l == n.name).map_or(0, |(_, c)| *c);
-        println!("{dir}: layer {} ({}): {c} constraints, {} outputs", n.name, n.op_type, g.tensors[n.output].len());
+        let c = size
+            .per_layer
+            .iter()
+            .find(|(l, _)| *l == n.name)
+            .map_or(0, |(_, c)| *c);
+        println!(
+            "{dir}: layer {} ({}): {c} constraints, {} outputs",
+            n.name,
+            n.op_type,
+            g.tensors[n.output].len()
+        );
     }
     let mut max_err = 0f64;
     for (i, input) in samples["inputs"].as_array().unwrap().iter().enumerate() {
         let t = infer(&g, &quantize_input(&g, &flat(input)).unwrap()).unwrap();
-        let got: Vec<f64> =
-            t.output(&g).iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, g.output_info().scale)).collect();
+        let got: Vec<f64> = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, g.output_info().scale))
+            .collect();
         let want = flat(&samples["outputs"][i]);
-        max_err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(max_err, f64::max);
+        max_err = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(max_err, f64::max);
         if check_labels {
-            assert_eq!(common::argmax(&got), samples["labels"][i].as_u64().unwrap() as usize, "{dir} sample {i}");
+            assert_eq!(
+                common::argmax(&got),
+                samples["labels"][i].as_u64().unwrap() as usize,
+                "{dir} sample {i}"
+            );
         }
         if i == 0 {
             let s = zkinfer_circuits::synthesize(&g, &t, true).unwrap();
             assert!(s.r1cs.is_satisfied(&s.assignment), "{dir}: unsatisfied");
         }
     }
-    println!("{dir}: max error {max_err:.5} over 5 samples, {} constraints in all", size.constraints);
+    println!(
+        "{dir}: max error {max_err:.5} over 5 samples, {} constraints in all",
+        size.constraints
+    );
     assert!(max_err <= tol, "{dir}: max error {max_err}");
     max_err
 }

@@ -212,7 +212,10 @@ mod tests {
     fn selection_by_name() {
         assert_eq!(backend_from_name("cpu").unwrap().name(), "cpu");
         assert_eq!(backend_from_name(" CPU ").unwrap().name(), "cpu");
-        assert!(matches!(backend_from_name("gpu"), Err(GpuError::UnknownBackend(_))));
+        assert!(matches!(
+            backend_from_name("gpu"),
+            Err(GpuError::UnknownBackend(_))
+        ));
         let auto = backend_from_name("auto").unwrap();
         match backend_from_name("cuda") {
             // Without a device (or without the feature) `cuda` says why and `auto` is the CPU.

@@ -40,7 +40,9 @@ impl ProvingKeyFile {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut body = Vec::with_capacity(self.pk.serialized_size(Compress::No));
-        self.pk.serialize_uncompressed(&mut body).expect("writing to a Vec cannot fail");
+        self.pk
+            .serialize_uncompressed(&mut body)
+            .expect("writing to a Vec cannot fail");
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
@@ -68,11 +70,14 @@ impl ProvingKeyFile {
         let digest: [u8; 32] = b[8..40].try_into().expect("32 bytes");
         let body = &b[HEADER..];
         if Sha256::digest(body).as_slice() != &b[40..72] {
-            return Err(f("truncated or corrupted proving key: its content does not match its checksum"));
+            return Err(f(
+                "truncated or corrupted proving key: its content does not match its checksum",
+            ));
         }
         let mut reader = body;
-        let pk = ProvingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
-            .map_err(|e| KeyFileError::Format(format!("corrupt proving key: {e}")))?;
+        let pk =
+            ProvingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
+                .map_err(|e| KeyFileError::Format(format!("corrupt proving key: {e}")))?;
         if !reader.is_empty() {
             return Err(f("corrupt proving key: trailing bytes"));
         }
@@ -81,7 +86,10 @@ impl ProvingKeyFile {
 
     /// Reads a key file.
     pub fn read(path: &Path) -> Result<Self, KeyFileError> {
-        let b = std::fs::read(path).map_err(|err| KeyFileError::Io { path: path.display().to_string(), err })?;
+        let b = std::fs::read(path).map_err(|err| KeyFileError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
         Self::from_bytes(&b).map_err(|e| match e {
             KeyFileError::Format(m) => KeyFileError::Format(format!("{}: {m}", path.display())),
             e => e,
@@ -90,7 +98,10 @@ impl ProvingKeyFile {
 
     /// Writes the key file.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        std::fs::write(path, self.to_bytes()).map_err(|err| KeyFileError::Io { path: path.display().to_string(), err })
+        std::fs::write(path, self.to_bytes()).map_err(|err| KeyFileError::Io {
+            path: path.display().to_string(),
+            err,
+        })
     }
 }
 
@@ -107,5 +118,9 @@ pub fn to_verifier_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> zkinfer_verifier
 
 /// ark-groth16's proof as the verifier crate's.
 pub fn to_verifier_proof(p: &ark_groth16::Proof<Bn254>) -> zkinfer_verifier::Proof {
-    zkinfer_verifier::Proof { a: p.a, b: p.b, c: p.c }
+    zkinfer_verifier::Proof {
+        a: p.a,
+        b: p.b,
+        c: p.c,
+    }
 }

@@ -1,8 +1,8 @@
 //! Proving one inference: quantise the input, run integer inference, synthesise the witness,
 //! prove with Groth16, and assemble proof.json.
 
-use crate::keys::{to_verifier_proof, ProvingKeyFile};
 use crate::groth16::{Prover, R1csShape, StageTimings};
+use crate::keys::{to_verifier_proof, ProvingKeyFile};
 use ark_bn254::Fr;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
@@ -65,13 +65,22 @@ pub fn r1cs_shape(r1cs: R1cs) -> R1csShape {
 impl ModelProver {
     /// Checks that `pk` belongs to `circuit`, builds the constraint matrices and prepares them
     /// and the key on `backend` ("cpu", "cuda" or "auto").
-    pub fn new(circuit: CircuitFile, pk: ProvingKeyFile, backend: &str) -> Result<Self, ProveError> {
+    pub fn new(
+        circuit: CircuitFile,
+        pk: ProvingKeyFile,
+        backend: &str,
+    ) -> Result<Self, ProveError> {
         if pk.digest != circuit.digest {
-            return Err(ProveError::KeyMismatch { key: hex::encode(pk.digest), circuit: hex::encode(circuit.digest) });
+            return Err(ProveError::KeyMismatch {
+                key: hex::encode(pk.digest),
+                circuit: hex::encode(circuit.digest),
+            });
         }
-        let backend = zkinfer_gpu::backend_from_name(backend).map_err(|e| ProveError::Backend(e.to_string()))?;
+        let backend = zkinfer_gpu::backend_from_name(backend)
+            .map_err(|e| ProveError::Backend(e.to_string()))?;
         let shape = r1cs_shape(crate::setup::circuit_matrices(&circuit)?);
-        let prover = Prover::new(backend, pk.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
+        let prover =
+            Prover::new(backend, pk.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
         Ok(ModelProver { circuit, prover })
     }
 
@@ -110,7 +119,11 @@ impl ModelProver {
         let out = g.output_info();
         let file = ProofFile::new(
             self.circuit.digest,
-            TensorData { shape: inp.shape.clone(), scale: inp.scale, quantized: input_q },
+            TensorData {
+                shape: inp.shape.clone(),
+                scale: inp.scale,
+                quantized: input_q,
+            },
             out.shape.clone(),
             out.scale,
             trace.output(g).to_vec(),

@@ -4,7 +4,7 @@
 //! function returns; for production, keys should come from a multi-party ceremony.
 
 use crate::keys::{to_verifier_vk, ProvingKeyFile};
-use ark_bn254::{Bn254, Fr};
+use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use rand::{CryptoRng, RngCore};
 use zkinfer_circuits::r1cs::{R1cs, ReplayCircuit};
@@ -27,7 +27,10 @@ pub fn setup<R: RngCore + CryptoRng>(
 ) -> Result<(ProvingKeyFile, VerifyingKeyFile), SetupError> {
     let r1cs = circuit_matrices(circuit).map_err(SetupError::Circuit)?;
     let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
-        ReplayCircuit { r1cs: &r1cs, assignment: None },
+        ReplayCircuit {
+            r1cs: &r1cs,
+            assignment: None,
+        },
         rng,
     )
     .map_err(|e| SetupError::Synthesis(e.to_string()))?;
@@ -36,7 +39,13 @@ pub fn setup<R: RngCore + CryptoRng>(
         layout: circuit.graph.public_layout(),
         vk: to_verifier_vk(&pk.vk),
     };
-    Ok((ProvingKeyFile { digest: circuit.digest, pk }, vk))
+    Ok((
+        ProvingKeyFile {
+            digest: circuit.digest,
+            pk,
+        },
+        vk,
+    ))
 }
 
 /// Why setup failed.
@@ -47,6 +56,3 @@ pub enum SetupError {
     #[error("setup failed: {0}")]
     Synthesis(String),
 }
-
-/// Keeps the scalar type in scope for doc links.
-pub type Scalar = Fr;

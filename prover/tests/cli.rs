@@ -6,15 +6,22 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
 }
 
 fn zkinfer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("run zkinfer")
+    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .output()
+        .expect("run zkinfer")
 }
 
 fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally (no signal, no panic abort)")
+    o.status
+        .code()
+        .expect("exited normally (no signal, no panic abort)")
 }
 
 fn stderr(o: &Output) -> String {
@@ -24,7 +31,12 @@ fn stderr(o: &Output) -> String {
 /// Asserts a clean exit with `want`, no panic message, and returns stderr.
 fn expect_exit(o: &Output, want: i32) -> String {
     let e = stderr(o);
-    assert_eq!(code(o), want, "stdout: {}\nstderr: {e}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        code(o),
+        want,
+        "stdout: {}\nstderr: {e}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert!(!e.contains("panicked"), "panic: {e}");
     e
 }
@@ -59,10 +71,24 @@ fn compile_setup(dir: &Path, name: &str, scale: &str) {
     ]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     expect_exit(&o, 0);
-    assert!(out.contains("constraints") && out.contains("public inputs"), "{out}");
+    assert!(
+        out.contains("constraints") && out.contains("public inputs"),
+        "{out}"
+    );
     let pk = dir.join(format!("{name}.pk"));
     let vk = dir.join(format!("{name}.vk"));
-    expect_exit(&zkinfer(&["setup", "--circuit", s(&zkc), "--pk", s(&pk), "--vk", s(&vk)]), 0);
+    expect_exit(
+        &zkinfer(&[
+            "setup",
+            "--circuit",
+            s(&zkc),
+            "--pk",
+            s(&pk),
+            "--vk",
+            s(&vk),
+        ]),
+        0,
+    );
 }
 
 fn flow() -> &'static Flow {
@@ -110,22 +136,40 @@ fn prove_and_verify_the_digits_mlp() {
     let v = proof_json();
     assert_eq!(v["proof"].as_str().unwrap().len(), 256, "128-byte proof");
     // The proven output is the float model's prediction (samples.json holds it).
-    let samples: serde_json::Value = serde_json::from_slice(&std::fs::read(fixture("mlp/samples.json")).unwrap()).unwrap();
+    let samples: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("mlp/samples.json")).unwrap()).unwrap();
     let want = &samples["outputs"][0];
     let got = v["output"]["values"].as_array().unwrap();
     let argmax = |a: &[serde_json::Value]| {
-        a.iter().enumerate().max_by(|x, y| x.1.as_f64().unwrap().total_cmp(&y.1.as_f64().unwrap())).unwrap().0
+        a.iter()
+            .enumerate()
+            .max_by(|x, y| x.1.as_f64().unwrap().total_cmp(&y.1.as_f64().unwrap()))
+            .unwrap()
+            .0
     };
     assert_eq!(argmax(got), argmax(want.as_array().unwrap()), "{out}");
     // Several proofs at once go through batch verification.
-    let o = zkinfer(&["verify", "--vk", s(&f.p("mlp.vk")), "--proof", s(&f.p("proof.json")), s(&f.p("proof.json"))]);
+    let o = zkinfer(&[
+        "verify",
+        "--vk",
+        s(&f.p("mlp.vk")),
+        "--proof",
+        s(&f.p("proof.json")),
+        s(&f.p("proof.json")),
+    ]);
     expect_exit(&o, 0);
 }
 
 #[test]
 fn run_prints_the_output_the_proof_carries() {
     let f = flow();
-    let o = zkinfer(&["run", "--circuit", s(&f.p("mlp.zkc")), "--input", s(&fixture("mlp/input.json"))]);
+    let o = zkinfer(&[
+        "run",
+        "--circuit",
+        s(&f.p("mlp.zkc")),
+        "--input",
+        s(&fixture("mlp/input.json")),
+    ]);
     expect_exit(&o, 0);
     let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["quantized"], proof_json()["output"]["quantized"]);
@@ -163,18 +207,28 @@ fn a_flipped_proof_byte_is_rejected() {
         // leaves the curve or subgroup is malformed proof bytes (exit 2). Never accepted.
         match code(&o) {
             1 => saw_invalid = true,
-            2 => assert!(stderr(&o).contains("invalid encoding or point"), "{}", stderr(&o)),
+            2 => assert!(
+                stderr(&o).contains("invalid encoding or point"),
+                "{}",
+                stderr(&o)
+            ),
             c => panic!("flipped byte {byte}: exit {c}: {}", stderr(&o)),
         }
     }
-    assert!(saw_invalid, "some flips decode to valid points and must fail the pairing check");
+    assert!(
+        saw_invalid,
+        "some flips decode to valid points and must fail the pairing check"
+    );
 }
 
 #[test]
 fn another_models_vk_rejects_the_proof() {
     let f = flow();
     let e = expect_exit(&verify(&f.p("other.vk"), &f.p("proof.json")), 1);
-    assert!(e.contains("another circuit") || e.contains("circuit"), "{e}");
+    assert!(
+        e.contains("another circuit") || e.contains("circuit"),
+        "{e}"
+    );
     // Even with the digest forged to match, the pairing check fails.
     let vk = zkinfer_verifier::VerifyingKeyFile::read(&f.p("other.vk")).unwrap();
     let mut v = proof_json();
@@ -186,11 +240,38 @@ fn another_models_vk_rejects_the_proof() {
 #[test]
 fn bad_models_are_refused_with_exit_2() {
     let out = flow().p("bad.zkc");
-    let e = expect_exit(&zkinfer(&["compile", "--model", s(&fixture("bad/truncated.onnx")), "--out", s(&out)]), 2);
+    let e = expect_exit(
+        &zkinfer(&[
+            "compile",
+            "--model",
+            s(&fixture("bad/truncated.onnx")),
+            "--out",
+            s(&out),
+        ]),
+        2,
+    );
     assert!(e.contains("malformed"), "{e}");
-    let e = expect_exit(&zkinfer(&["compile", "--model", s(&fixture("bad/unsupported_op.onnx")), "--out", s(&out)]), 2);
+    let e = expect_exit(
+        &zkinfer(&[
+            "compile",
+            "--model",
+            s(&fixture("bad/unsupported_op.onnx")),
+            "--out",
+            s(&out),
+        ]),
+        2,
+    );
     assert!(e.contains("Sin") && e.contains("mystery_sin"), "{e}");
-    let e = expect_exit(&zkinfer(&["compile", "--model", "/nonexistent/model.onnx", "--out", s(&out)]), 2);
+    let e = expect_exit(
+        &zkinfer(&[
+            "compile",
+            "--model",
+            "/nonexistent/model.onnx",
+            "--out",
+            s(&out),
+        ]),
+        2,
+    );
     assert!(e.contains("cannot read"), "{e}");
 }
 
@@ -213,13 +294,19 @@ fn prove_with(input: &serde_json::Value, pk: &Path) -> Output {
 #[test]
 fn bad_inputs_are_refused_with_exit_2() {
     let pk = flow().p("mlp.pk");
-    let e = expect_exit(&prove_with(&serde_json::json!({"input": vec![0.5; 63]}), &pk), 2);
+    let e = expect_exit(
+        &prove_with(&serde_json::json!({"input": vec![0.5; 63]}), &pk),
+        2,
+    );
     assert!(e.contains("63") && e.contains("64"), "{e}");
     let mut x = vec![serde_json::json!(0.5); 64];
     x[7] = "NaN".into();
     let e = expect_exit(&prove_with(&serde_json::json!({ "input": x }), &pk), 2);
     assert!(e.contains("not a finite number"), "{e}");
-    let e = expect_exit(&prove_with(&serde_json::json!({"input": vec![5.0; 64]}), &pk), 2);
+    let e = expect_exit(
+        &prove_with(&serde_json::json!({"input": vec![5.0; 64]}), &pk),
+        2,
+    );
     assert!(e.contains("--input-bits"), "{e}");
     let e = expect_exit(&prove_with(&serde_json::json!({"wrong": 1}), &pk), 2);
     assert!(e.contains("\"input\""), "{e}");

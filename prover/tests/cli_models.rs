@@ -4,13 +4,23 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
 }
 
 fn zkinfer(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("run zkinfer");
+    let o = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .output()
+        .expect("run zkinfer");
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(o.status.code(), Some(0), "{args:?}\nstdout: {out}\nstderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}\nstdout: {out}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     out
 }
 
@@ -25,7 +35,15 @@ fn end_to_end(name: &str, extra: &[&str]) {
     args.extend_from_slice(extra);
     let report = zkinfer(&args);
     println!("{name}:\n{report}");
-    zkinfer(&["setup", "--circuit", &p("m.zkc"), "--pk", &p("m.pk"), "--vk", &p("m.vk")]);
+    zkinfer(&[
+        "setup",
+        "--circuit",
+        &p("m.zkc"),
+        "--pk",
+        &p("m.pk"),
+        "--vk",
+        &p("m.vk"),
+    ]);
     let input = fixture(&format!("{name}/input.json"));
     let proved = zkinfer(&[
         "prove",

@@ -193,7 +193,11 @@ fn solidity_verifier_runs_in_revm() {
     // The digits MLP as zkinfer's CLI proves it (fixtures/mlp/model.vk + proof.json, made by
     // `zkinfer compile --input-bits 9`, `setup`, `prove`): the gas a real deployment pays.
     let mut cases = cases;
-    let fixture = |f: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mlp").join(f);
+    let fixture = |f: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/mlp")
+            .join(f)
+    };
     let digits_vk = VerifyingKeyFile::read(&fixture("model.vk")).unwrap();
     let digits_pf = ProofFile::read(&fixture("proof.json")).unwrap();
     let digits_n = digits_vk.vk.num_public_inputs();
@@ -228,7 +232,10 @@ fn solidity_verifier_runs_in_revm() {
         let exec = tx_gas - 21_000 - calldata_gas(&data);
         if digits {
             println!("digits MLP fixture ({n} public inputs): tx gas {tx_gas}");
-            assert!(tx_gas < 250_000, "digits fixture gas {tx_gas} must stay under 250,000");
+            assert!(
+                tx_gas < 250_000,
+                "digits fixture gas {tx_gas} must stay under 250,000"
+            );
         }
         println!("N={n:2} public inputs: tx gas {tx_gas}, execution gas {exec} (tx minus 21000 and {} calldata), deployed code {deployed_size} bytes", calldata_gas(&data));
         if !digits {

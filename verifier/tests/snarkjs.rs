@@ -91,13 +91,23 @@ fn snarkjs_accepts_the_digits_fixture() {
     let Some(cli) = node_tool("snarkjs", "build/cli.cjs") else {
         return;
     };
-    let fixture = |f: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mlp").join(f);
+    let fixture = |f: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/mlp")
+            .join(f)
+    };
     let vk = zkinfer_verifier::VerifyingKeyFile::read(&fixture("model.vk")).unwrap();
     let pf = zkinfer_verifier::ProofFile::read(&fixture("proof.json")).unwrap();
     let dir = std::env::temp_dir().join(format!("zkinfer-snarkjs-digits-{}", std::process::id()));
     export_snarkjs(&vk, &pf, &dir).unwrap();
-    assert!(snarkjs_verify(&cli, &dir), "snarkjs must accept the digits proof");
+    assert!(
+        snarkjs_verify(&cli, &dir),
+        "snarkjs must accept the digits proof"
+    );
     edit_json(&dir.join("proof.json"), |v| v["pi_c"] = v["pi_a"].clone());
-    assert!(!snarkjs_verify(&cli, &dir), "snarkjs must reject a tampered digits proof");
+    assert!(
+        !snarkjs_verify(&cli, &dir),
+        "snarkjs must reject a tampered digits proof"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

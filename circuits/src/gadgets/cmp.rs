@@ -15,7 +15,12 @@ use ark_ff::{Field, One, Zero};
 /// fits `bits` signed bits: the range check of `v + 2^(bits-1)` yields the sign bit, and the
 /// result is the sign bit times `v` (one multiplication). Without an existing range proof this
 /// is one constraint cheaper than allocating the value, checking it and taking its ReLU.
-pub fn relu_lc(b: &mut Builder, value: i128, bits: u32, lc: impl Fn() -> Lc) -> Result<Var, RangeError> {
+pub fn relu_lc(
+    b: &mut Builder,
+    value: i128,
+    bits: u32,
+    lc: impl Fn() -> Lc,
+) -> Result<Var, RangeError> {
     if !fixed::fits_bits(value, bits) {
         return Err(RangeError { value, bits });
     }

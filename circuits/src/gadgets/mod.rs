@@ -64,7 +64,12 @@ impl RangeBits {
 /// which is *defined* as `(lc - Σ low_i 2^i) / 2^(n-1)`: its booleanity forces
 /// `lc = Σ bits_i 2^i` with every bit in {0, 1}. Sound while `2^n` is far below the field
 /// modulus (the compiler keeps `n ≤ 240`). `n = 0` proves `lc = 0`.
-pub fn range_check(b: &mut Builder, value: i128, n: u32, lc: impl FnOnce() -> Lc) -> Result<RangeBits, RangeError> {
+pub fn range_check(
+    b: &mut Builder,
+    value: i128,
+    n: u32,
+    lc: impl FnOnce() -> Lc,
+) -> Result<RangeBits, RangeError> {
     assert!(n <= 240, "range check of {n} bits is unsound in BN254");
     if value < 0 || (n < 127 && value >= (1i128 << n)) {
         return Err(RangeError { value, bits: n });
@@ -73,7 +78,9 @@ pub fn range_check(b: &mut Builder, value: i128, n: u32, lc: impl FnOnce() -> Lc
         b.enforce_zero(lc);
         return Ok(RangeBits { low: vec![], n });
     }
-    let low: Vec<Var> = (0..n - 1).map(|i| b.alloc_bit((value >> i) & 1 == 1)).collect();
+    let low: Vec<Var> = (0..n - 1)
+        .map(|i| b.alloc_bit((value >> i) & 1 == 1))
+        .collect();
     for &v in &low {
         b.enforce(|| v.into(), || Lc::from(v).one_minus(), Lc::zero);
     }
@@ -122,7 +129,11 @@ pub fn signed(b: &mut Builder, value: i128, bits: u32) -> Result<Signed, RangeEr
         lc.add_constant(pow2(bits - 1));
         lc
     })?;
-    Ok(Signed { var, value, bits: rb })
+    Ok(Signed {
+        var,
+        value,
+        bits: rb,
+    })
 }
 
 /// Requantises an accumulator: returns `y = floor((acc + 2^(k-1)) / 2^k)` proven to fit

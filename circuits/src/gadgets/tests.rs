@@ -8,11 +8,17 @@ use ark_ff::Zero;
 /// allocated (from `first` on; earlier ones are the gadget's free inputs) leaves the system
 /// unsatisfied.
 fn assert_gadget_values_pinned(s: &Synthesis, first: usize) {
-    assert!(s.r1cs.is_satisfied(&s.assignment), "honest witness must satisfy");
+    assert!(
+        s.r1cs.is_satisfied(&s.assignment),
+        "honest witness must satisfy"
+    );
     for i in first..s.assignment.len() {
         let mut z = s.assignment.clone();
         z[i] += Fr::one();
-        assert!(!s.r1cs.is_satisfied(&z), "changing variable {i} went unnoticed");
+        assert!(
+            !s.r1cs.is_satisfied(&z),
+            "changing variable {i} went unnoticed"
+        );
     }
 }
 
@@ -58,7 +64,13 @@ fn signed_values_cover_the_range() {
         assert_gadget_values_pinned(&b.finish(), 1);
     }
     let mut b = Builder::new(vec![], true);
-    assert_eq!(signed(&mut b, 128, 8).unwrap_err(), RangeError { value: 128, bits: 8 });
+    assert_eq!(
+        signed(&mut b, 128, 8).unwrap_err(),
+        RangeError {
+            value: 128,
+            bits: 8
+        }
+    );
     assert!(signed(&mut b, -129, 8).is_err());
 }
 
@@ -123,7 +135,10 @@ fn packing_binds_every_slot() {
         packed += fr(v + 8) * pow2(bits * t as u32);
     }
     let mut b = Builder::new(vec![packed], true);
-    let lcs: Vec<Lc> = vals.iter().map(|&v| signed(&mut b, v, bits).unwrap().var.into()).collect();
+    let lcs: Vec<Lc> = vals
+        .iter()
+        .map(|&v| signed(&mut b, v, bits).unwrap().var.into())
+        .collect();
     assert_eq!(pack_public(&mut b, 0, &lcs, bits), 1);
     assert_gadget_values_pinned(&b.finish(), 1);
 }

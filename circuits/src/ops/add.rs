@@ -53,7 +53,12 @@ impl Add {
     }
 
     fn value(&self, xs: impl Iterator<Item = i128>, i: usize) -> i128 {
-        self.coefs.iter().zip(xs).map(|(&k, x)| i128::from(k) * x).sum::<i128>() + self.const_at(i)
+        self.coefs
+            .iter()
+            .zip(xs)
+            .map(|(&k, x)| i128::from(k) * x)
+            .sum::<i128>()
+            + self.const_at(i)
     }
 }
 
@@ -63,7 +68,10 @@ impl Op for Add {
             .map(|i| {
                 let y = self.value(inputs.iter().map(|x| i128::from(x[i])), i);
                 if let Some(bits) = self.check_bits.filter(|&b| !fixed::fits_bits(y, b)) {
-                    return Err(OpError { index: i, range: gadgets::RangeError { value: y, bits } });
+                    return Err(OpError {
+                        index: i,
+                        range: gadgets::RangeError { value: y, bits },
+                    });
                 }
                 Ok(y as i64)
             })
@@ -79,12 +87,21 @@ impl Op for Add {
                 }
                 lc.add_constant(fr(self.const_at(i)));
                 let value = self.value(inputs.iter().map(|x| x[i].value), i);
-                let y = CValue { lc, value, range: None };
+                let y = CValue {
+                    lc,
+                    value,
+                    range: None,
+                };
                 match self.check_bits {
                     None => Ok(y),
                     Some(bits) => {
-                        let r = ensure_signed(b, &y, bits).map_err(|range| OpError { index: i, range })?;
-                        Ok(CValue { lc: r.var.into(), value, range: Some(r) })
+                        let r = ensure_signed(b, &y, bits)
+                            .map_err(|range| OpError { index: i, range })?;
+                        Ok(CValue {
+                            lc: r.var.into(),
+                            value,
+                            range: Some(r),
+                        })
                     }
                 }
             })
@@ -135,14 +152,28 @@ fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
             }
             let scale = ia.scale.max(ic.scale);
             if (ia.scale - ic.scale).abs() > 30 {
-                return Err(ctx.unsupported(&format!("{op_type} of scales {} and {}", ia.scale, ic.scale)));
+                return Err(ctx.unsupported(&format!(
+                    "{op_type} of scales {} and {}",
+                    ia.scale, ic.scale
+                )));
             }
             let coefs = vec![1i64 << (scale - ia.scale), sign << (scale - ic.scale)];
-            let op = Add { coefs, shape: ia.shape.clone(), constant: vec![], const_shape: vec![], check_bits: None };
-            let intervals = [super::compare::signed_interval(ia.bits), super::compare::signed_interval(ic.bits)];
+            let op = Add {
+                coefs,
+                shape: ia.shape.clone(),
+                constant: vec![],
+                const_shape: vec![],
+                check_bits: None,
+            };
+            let intervals = [
+                super::compare::signed_interval(ia.bits),
+                super::compare::signed_interval(ic.bits),
+            ];
             emit(ctx, op, &intervals, vec![a, c], scale)
         }
-        (true, true) => Err(ctx.unsupported(&format!("{op_type} of two constants (fold it before export)"))),
+        (true, true) => Err(ctx.unsupported(&format!(
+            "{op_type} of two constants (fold it before export)"
+        ))),
         (first_is_const, _) => {
             let (act, cst) = if first_is_const { (1, 0) } else { (0, 1) };
             let x = ctx.activation_input(act)?;
@@ -150,7 +181,11 @@ fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
             let c = ctx.const_input(cst)?;
             let rank = info.shape.len();
             if c.shape.len() > rank
-                || c.shape.iter().rev().zip(info.shape.iter().rev()).any(|(&cd, &xd)| cd != 1 && cd != xd)
+                || c.shape
+                    .iter()
+                    .rev()
+                    .zip(info.shape.iter().rev())
+                    .any(|(&cd, &xd)| cd != 1 && cd != xd)
             {
                 return Err(ctx.unsupported(&format!(
                     "{op_type} of a constant of shape {:?} that does not broadcast to the activation's {:?}",
@@ -167,8 +202,20 @@ fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
             };
             let data: Vec<f64> = c.data.iter().map(|&v| kc * v).collect();
             let constant = ctx.quantize_all(&data, info.scale, "constant")?;
-            let op = Add { coefs: vec![kx], shape: info.shape.clone(), constant, const_shape, check_bits: None };
-            emit(ctx, op, &[super::compare::signed_interval(info.bits)], vec![x], info.scale)
+            let op = Add {
+                coefs: vec![kx],
+                shape: info.shape.clone(),
+                constant,
+                const_shape,
+                check_bits: None,
+            };
+            emit(
+                ctx,
+                op,
+                &[super::compare::signed_interval(info.bits)],
+                vec![x],
+                info.scale,
+            )
         }
     }
 }
@@ -210,19 +257,32 @@ mod tests {
             check_bits: None,
         };
         let x: Vec<i64> = (0..12).collect();
-        assert_eq!(op.eval(&[&x]).unwrap(), vec![10, 11, 12, 13, 14, 15, 26, 27, 28, 29, 30, 31]);
+        assert_eq!(
+            op.eval(&[&x]).unwrap(),
+            vec![10, 11, 12, 13, 14, 15, 26, 27, 28, 29, 30, 31]
+        );
     }
 
     #[test]
     fn scales_align_and_checks_reuse() {
         // a at scale 8, c at scale 6: c is multiplied by 4; a - 4c.
-        let op = Add { coefs: vec![1, -4], shape: vec![3], constant: vec![], const_shape: vec![], check_bits: Some(8) };
+        let op = Add {
+            coefs: vec![1, -4],
+            shape: vec![3],
+            constant: vec![],
+            const_shape: vec![],
+            check_bits: Some(8),
+        };
         assert_eq!(op.eval(&[&[1, 2, 3], &[0, 1, -1]]).unwrap(), vec![1, -2, 7]);
         assert!(op.eval(&[&[127], &[-1]]).is_err());
         let mut b = Builder::new(vec![], true);
         let xs: Vec<CTensor> = [[1i128, 2, 3], [0, 1, -1]]
             .iter()
-            .map(|v| v.iter().map(|&v| crate::ops::compare::tests::input(&mut b, v, 8, false)).collect())
+            .map(|v| {
+                v.iter()
+                    .map(|&v| crate::ops::compare::tests::input(&mut b, v, 8, false))
+                    .collect()
+            })
             .collect();
         let y = op.synthesize(&mut b, &[&xs[0], &xs[1]]).unwrap();
         assert!(y.iter().all(|v| v.range.is_some()));

@@ -34,7 +34,8 @@ impl Affine {
     /// The exact accumulator of output `o` (`x` read through `value`).
     fn acc(&self, o: usize, value: impl Fn(usize) -> i128) -> i128 {
         let mut acc = i128::from(self.bias[self.map.channel(o)]);
-        self.map.for_each_term(o, |i, w| acc += i128::from(w) * value(i));
+        self.map
+            .for_each_term(o, |i, w| acc += i128::from(w) * value(i));
         acc
     }
 
@@ -64,7 +65,13 @@ impl Op for Affine {
             .map(|o| {
                 let (y, _) = fixed::requantize(self.acc(o, |i| i128::from(x[i])), self.shift);
                 if !fixed::fits_bits(y, self.out_bits) {
-                    return Err(OpError { index: o, range: gadgets::RangeError { value: y, bits: self.out_bits } });
+                    return Err(OpError {
+                        index: o,
+                        range: gadgets::RangeError {
+                            value: y,
+                            bits: self.out_bits,
+                        },
+                    });
                 }
                 Ok(if self.relu { y.max(0) } else { y } as i64)
             })
@@ -79,16 +86,25 @@ impl Op for Affine {
             let bias = self.bias[self.map.channel(o)];
             let y = gadgets::requantize(b, acc, self.shift, self.out_bits, || {
                 let mut lc = Lc::zero();
-                self.map.for_each_term(o, |i, w| lc.add_scaled(&x[i].lc, fr(i128::from(w))));
+                self.map
+                    .for_each_term(o, |i, w| lc.add_scaled(&x[i].lc, fr(i128::from(w))));
                 lc.add_constant(fr(i128::from(bias)));
                 lc
             })
             .map_err(|range| OpError { index: o, range })?;
             out.push(if self.relu {
                 let z = gadgets::relu(b, &y);
-                CValue { lc: z.into(), value: y.value.max(0), range: None }
+                CValue {
+                    lc: z.into(),
+                    value: y.value.max(0),
+                    range: None,
+                }
             } else {
-                CValue { lc: y.var.into(), value: y.value, range: Some(y) }
+                CValue {
+                    lc: y.var.into(),
+                    value: y.value,
+                    range: Some(y),
+                }
             });
         }
         Ok(out)
@@ -98,8 +114,15 @@ impl Op for Affine {
         let (lo, hi) = inputs[0];
         let (amin, amax) = self.acc_bounds(lo, hi);
         super::check_acc(amin, amax)?;
-        let w = (fixed::requantize(amin, self.shift).0, fixed::requantize(amax, self.shift).0);
-        Ok(if self.relu { (w.0.max(0), w.1.max(0)) } else { w })
+        let w = (
+            fixed::requantize(amin, self.shift).0,
+            fixed::requantize(amax, self.shift).0,
+        );
+        Ok(if self.relu {
+            (w.0.max(0), w.1.max(0))
+        } else {
+            w
+        })
     }
 }
 
@@ -122,9 +145,9 @@ pub fn emit(
     let acc_scale = xi.scale + weight_scale;
     let shift = acc_scale - scale;
     if shift < 0 {
-        return Err(
-            ctx.bad_model(format!("output scale {scale} exceeds the accumulator scale {acc_scale}; lower --scale"))
-        );
+        return Err(ctx.bad_model(format!(
+            "output scale {scale} exceeds the accumulator scale {acc_scale}; lower --scale"
+        )));
     }
     let weights = ctx.quantize_all(&floats.weights, weight_scale, "weight")?;
     let map = map(weights);
@@ -140,8 +163,21 @@ pub fn emit(
     }
     let bias = ctx.quantize_all(&floats.bias, acc_scale, "bias")?;
     let out_bits = ctx.out_bits();
-    let op = Affine { map, bias, shift: shift as u32, out_bits, relu: false };
-    ctx.emit(op_type, super::QOp::Affine(op), vec![x], shape, scale, out_bits);
+    let op = Affine {
+        map,
+        bias,
+        shift: shift as u32,
+        out_bits,
+        relu: false,
+    };
+    ctx.emit(
+        op_type,
+        super::QOp::Affine(op),
+        vec![x],
+        shape,
+        scale,
+        out_bits,
+    );
     if !floats.weights.is_empty() {
         ctx.set_float_params(floats);
     }
@@ -161,13 +197,27 @@ pub fn lower_gemm(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     if w.shape.len() != 2 {
         return Err(ctx.bad_model(format!("Gemm weight has shape {:?}, expected 2-D", w.shape)));
     }
-    let (out_len, in_len) = if trans_b { (w.shape[0], w.shape[1]) } else { (w.shape[1], w.shape[0]) };
+    let (out_len, in_len) = if trans_b {
+        (w.shape[0], w.shape[1])
+    } else {
+        (w.shape[1], w.shape[0])
+    };
     let weights: Vec<f64> = (0..out_len)
         .flat_map(|n| (0..in_len).map(move |k| (n, k)))
-        .map(|(n, k)| alpha * if trans_b { w.data[n * in_len + k] } else { w.data[k * out_len + n] })
+        .map(|(n, k)| {
+            alpha
+                * if trans_b {
+                    w.data[n * in_len + k]
+                } else {
+                    w.data[k * out_len + n]
+                }
+        })
         .collect();
     let bias = match ctx.optional_const_input(2)? {
-        Some(c) => broadcast_bias(ctx, &c.data, out_len)?.into_iter().map(|v| beta * v).collect(),
+        Some(c) => broadcast_bias(ctx, &c.data, out_len)?
+            .into_iter()
+            .map(|v| beta * v)
+            .collect(),
         None => vec![0.0; out_len],
     };
     build_dense(ctx, x, in_len, out_len, weights, bias, "Gemm")
@@ -187,9 +237,19 @@ pub fn lower_matmul(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         return Err(ctx.unsupported(&format!("MatMul by a {}-D constant", w.shape.len())));
     }
     let (in_len, out_len) = (w.shape[0], w.shape[1]);
-    let weights: Vec<f64> =
-        (0..out_len).flat_map(|n| (0..in_len).map(move |k| (n, k))).map(|(n, k)| w.data[k * out_len + n]).collect();
-    build_dense(ctx, x, in_len, out_len, weights, vec![0.0; out_len], "MatMul")
+    let weights: Vec<f64> = (0..out_len)
+        .flat_map(|n| (0..in_len).map(move |k| (n, k)))
+        .map(|(n, k)| w.data[k * out_len + n])
+        .collect();
+    build_dense(
+        ctx,
+        x,
+        in_len,
+        out_len,
+        weights,
+        vec![0.0; out_len],
+        "MatMul",
+    )
 }
 
 fn broadcast_bias(ctx: &LowerCtx, c: &[f64], out_len: usize) -> Result<Vec<f64>, CompileError> {
@@ -212,18 +272,29 @@ fn build_dense(
     let xi = ctx.tensor(x).clone();
     let last = *xi.shape.last().unwrap_or(&1);
     if last != in_len || in_len == 0 || !xi.len().is_multiple_of(in_len) {
-        return Err(ctx.bad_model(format!("input of shape {:?} does not match weights with {in_len} inputs", xi.shape)));
+        return Err(ctx.bad_model(format!(
+            "input of shape {:?} does not match weights with {in_len} inputs",
+            xi.shape
+        )));
     }
     let rows = xi.len() / in_len;
     let mut shape = xi.shape.clone();
     *shape.last_mut().expect("non-empty shape") = out_len;
     let ws = ctx.settings().weight_scale;
-    emit(ctx, op_type, x, shape, ws, FloatParams { weights, bias }, |weights| LinearMap::Dense {
-        rows,
-        in_len,
-        out_len,
-        weights,
-    })
+    emit(
+        ctx,
+        op_type,
+        x,
+        shape,
+        ws,
+        FloatParams { weights, bias },
+        |weights| LinearMap::Dense {
+            rows,
+            in_len,
+            out_len,
+            weights,
+        },
+    )
 }
 
 /// The per-channel values of a constant added to (or multiplying) the output of `map`, whose
@@ -244,7 +315,13 @@ pub fn per_channel_const(map: &LinearMap, rank: usize, c: &crate::onnx::Const) -
         _ => return None,
     };
     let pad = rank - c.shape.len();
-    let fits = c.shape.iter().enumerate().all(|(i, &d)| if i + pad == axis { d == channels } else { d == 1 });
+    let fits = c.shape.iter().enumerate().all(|(i, &d)| {
+        if i + pad == axis {
+            d == channels
+        } else {
+            d == 1
+        }
+    });
     fits.then(|| c.data.clone())
 }
 
@@ -258,12 +335,16 @@ pub fn try_fold_bias(ctx: &mut LowerCtx) -> Result<bool, CompileError> {
         _ => return Ok(false),
     };
     let x = ctx.activation_input(act)?;
-    let Some(node) = ctx.sole_producer(x) else { return Ok(false) };
+    let Some(node) = ctx.sole_producer(x) else {
+        return Ok(false);
+    };
     let c = ctx.const_input(cst)?;
     let rank = ctx.tensor(x).shape.len();
     let (acc_scale, add) = match &ctx.node(node).op {
         super::QOp::Affine(a) if !a.relu => {
-            let Some(add) = per_channel_const(&a.map, rank, &c) else { return Ok(false) };
+            let Some(add) = per_channel_const(&a.map, rank, &c) else {
+                return Ok(false);
+            };
             (ctx.tensor(x).scale + a.shift as i32, add)
         }
         _ => return Ok(false),
@@ -297,7 +378,9 @@ pub fn try_fold_per_channel(
     a: &[f64],
     b: &[f64],
 ) -> Result<bool, CompileError> {
-    let Some(node) = ctx.sole_producer(x) else { return Ok(false) };
+    let Some(node) = ctx.sole_producer(x) else {
+        return Ok(false);
+    };
     let rank = ctx.tensor(x).shape.len();
     let ok_axis = match &ctx.node(node).op {
         super::QOp::Affine(af) if !af.relu && af.map.channels() == a.len() => match af.map {
@@ -310,10 +393,22 @@ pub fn try_fold_per_channel(
     if !ok_axis {
         return Ok(false);
     }
-    let Some(fp) = ctx.float_params_mut(node) else { return Ok(false) };
+    let Some(fp) = ctx.float_params_mut(node) else {
+        return Ok(false);
+    };
     let per = fp.weights.len() / a.len();
-    let weights: Vec<f64> = fp.weights.iter().enumerate().map(|(i, w)| w * a[i / per]).collect();
-    let bias: Vec<f64> = fp.bias.iter().zip(a.iter().zip(b)).map(|(bi, (ac, bc))| bi * ac + bc).collect();
+    let weights: Vec<f64> = fp
+        .weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| w * a[i / per])
+        .collect();
+    let bias: Vec<f64> = fp
+        .bias
+        .iter()
+        .zip(a.iter().zip(b))
+        .map(|(bi, (ac, bc))| bi * ac + bc)
+        .collect();
     let ws = ctx.settings().weight_scale;
     let shift = match &ctx.node(node).op {
         super::QOp::Affine(af) => af.shift as i32,
@@ -329,7 +424,9 @@ pub fn try_fold_per_channel(
     let (name, op_type) = (ctx.node_name().to_string(), ctx.op_type().to_string());
     let n = ctx.node_mut(node);
     if let super::QOp::Affine(af) = &mut n.op {
-        *af.map.weights_mut().expect("dense and conv maps have weights") = wq;
+        *af.map
+            .weights_mut()
+            .expect("dense and conv maps have weights") = wq;
         af.bias = bq;
         af.out_bits = out_bits;
     }

@@ -18,7 +18,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;
     let shape = ctx.tensor(x).shape.clone();
     if shape.len() < 2 {
-        return Err(ctx.bad_model(format!("BatchNormalization of a rank-{} tensor", shape.len())));
+        return Err(ctx.bad_model(format!(
+            "BatchNormalization of a rank-{} tensor",
+            shape.len()
+        )));
     }
     let channels = shape[1];
     let eps = ctx.attr_float("epsilon", 1e-5);
@@ -26,16 +29,32 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     for (i, what) in [(1, "scale"), (2, "bias"), (3, "mean"), (4, "var")] {
         let c = ctx.const_input(i)?;
         if c.data.len() != channels {
-            return Err(ctx.bad_model(format!("{what} has {} values for {channels} channels", c.data.len())));
+            return Err(ctx.bad_model(format!(
+                "{what} has {} values for {channels} channels",
+                c.data.len()
+            )));
         }
         params.push(c.data);
     }
     let (gamma, beta, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
-    if var.iter().any(|&v| !(v + eps).is_finite() || v + eps <= 0.0) {
-        return Err(ctx.bad_model("a variance + epsilon that is not a positive finite number".into()));
+    if var
+        .iter()
+        .any(|&v| !(v + eps).is_finite() || v + eps <= 0.0)
+    {
+        return Err(
+            ctx.bad_model("a variance + epsilon that is not a positive finite number".into())
+        );
     }
-    let a: Vec<f64> = gamma.iter().zip(var).map(|(g, v)| g / (v + eps).sqrt()).collect();
-    let b: Vec<f64> = beta.iter().zip(mean.iter().zip(&a)).map(|(be, (m, a))| be - m * a).collect();
+    let a: Vec<f64> = gamma
+        .iter()
+        .zip(var)
+        .map(|(g, v)| g / (v + eps).sqrt())
+        .collect();
+    let b: Vec<f64> = beta
+        .iter()
+        .zip(mean.iter().zip(&a))
+        .map(|(be, (m, a))| be - m * a)
+        .collect();
     if affine::try_fold_per_channel(ctx, x, 1, &a, &b)? {
         return Ok(());
     }
@@ -57,6 +76,16 @@ pub fn emit_per_channel(
     let shape = ctx.tensor(x).shape.clone();
     let [outer, channels, inner] = view;
     let ws = ctx.settings().weight_scale;
-    let floats = FloatParams { weights: a, bias: b };
-    affine::emit(ctx, op_type, x, shape, ws, floats, |scale| LinearMap::PerChannel { outer, channels, inner, scale })
+    let floats = FloatParams {
+        weights: a,
+        bias: b,
+    };
+    affine::emit(ctx, op_type, x, shape, ws, floats, |scale| {
+        LinearMap::PerChannel {
+            outer,
+            channels,
+            inner,
+            scale,
+        }
+    })
 }

@@ -21,14 +21,21 @@ pub struct Clip {
 
 impl Clip {
     fn plan(&self) -> compare::ClampPlan {
-        compare::plan_clamp(compare::signed_interval(self.in_bits), self.lo.map(i128::from), self.hi.map(i128::from))
+        compare::plan_clamp(
+            compare::signed_interval(self.in_bits),
+            self.lo.map(i128::from),
+            self.hi.map(i128::from),
+        )
     }
 }
 
 impl Op for Clip {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
         let (lo, hi) = (self.lo.map(i128::from), self.hi.map(i128::from));
-        Ok(inputs[0].iter().map(|&x| compare::clamp_int(i128::from(x), lo, hi) as i64).collect())
+        Ok(inputs[0]
+            .iter()
+            .map(|&x| compare::clamp_int(i128::from(x), lo, hi) as i64)
+            .collect())
     }
 
     fn synthesize(&self, b: &mut Builder, inputs: &[&CTensor]) -> Result<CTensor, OpError> {
@@ -42,7 +49,10 @@ impl Op for Clip {
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let (lo, hi) = (self.lo.map(i128::from), self.hi.map(i128::from));
-        Ok((compare::clamp_int(inputs[0].0, lo, hi), compare::clamp_int(inputs[0].1, lo, hi)))
+        Ok((
+            compare::clamp_int(inputs[0].0, lo, hi),
+            compare::clamp_int(inputs[0].1, lo, hi),
+        ))
     }
 }
 
@@ -54,7 +64,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let bound = |i: usize, attr: &str| -> Result<Option<i64>, CompileError> {
         let v = match ctx.optional_const_input(i)? {
             Some(c) if c.data.len() == 1 => c.data[0],
-            Some(c) => return Err(ctx.bad_model(format!("Clip bound of shape {:?}, expected a scalar", c.shape))),
+            Some(c) => {
+                return Err(ctx.bad_model(format!(
+                    "Clip bound of shape {:?}, expected a scalar",
+                    c.shape
+                )))
+            }
             // An absent attribute reads as NaN: no bound.
             None => ctx.attr_float(attr, f64::NAN),
         };
@@ -65,15 +80,31 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
             Some(q) => Ok(Some(q)),
             // A huge min or max (e.g. ±f32::MAX, the old defaults) cannot bind.
             None if (i == 1) == (v < 0.0) => Ok(None),
-            None => Err(ctx.bad_model(format!("Clip bound {v} cannot be quantised at scale {}", info.scale))),
+            None => Err(ctx.bad_model(format!(
+                "Clip bound {v} cannot be quantised at scale {}",
+                info.scale
+            ))),
         }
     };
     let lo = bound(1, "min")?;
     let hi = bound(2, "max")?;
-    let op = Clip { lo, hi, in_bits: info.bits };
-    let (a, z) = op.bounds(&[compare::signed_interval(info.bits)]).expect("clip bounds never fail");
+    let op = Clip {
+        lo,
+        hi,
+        in_bits: info.bits,
+    };
+    let (a, z) = op
+        .bounds(&[compare::signed_interval(info.bits)])
+        .expect("clip bounds never fail");
     let bits = fixed::bits_for_range(a, z);
-    ctx.emit("Clip", super::QOp::Clip(op), vec![x], info.shape, info.scale, bits);
+    ctx.emit(
+        "Clip",
+        super::QOp::Clip(op),
+        vec![x],
+        info.shape,
+        info.scale,
+        bits,
+    );
     Ok(())
 }
 
@@ -84,12 +115,19 @@ mod tests {
 
     #[test]
     fn clip_circuit_matches_eval_and_costs_two_checked_differences() {
-        let op = Clip { lo: Some(-128), hi: Some(128), in_bits: 10 };
+        let op = Clip {
+            lo: Some(-128),
+            hi: Some(128),
+            in_bits: 10,
+        };
         let x: Vec<i64> = vec![-512, -129, -128, -1, 0, 128, 129, 511];
         let want = op.eval(&[&x]).unwrap();
         assert_eq!(want, vec![-128, -128, -128, -1, 0, 128, 128, 128]);
         let mut b = Builder::new(vec![], true);
-        let xs: CTensor = x.iter().map(|&v| input(&mut b, i128::from(v), 10, false)).collect();
+        let xs: CTensor = x
+            .iter()
+            .map(|&v| input(&mut b, i128::from(v), 10, false))
+            .collect();
         let y = op.synthesize(&mut b, &[&xs]).unwrap();
         let s = b.finish();
         for (c, &w) in y.iter().zip(&want) {
@@ -104,7 +142,11 @@ mod tests {
     fn forged_clip_output_is_rejected() {
         // Claim clip(300) = 100 (not the bound 128): no bit pattern of the checked difference
         // 128 - 300 + ... satisfies; checked by binding the output and perturbing it.
-        let op = Clip { lo: Some(-128), hi: Some(128), in_bits: 10 };
+        let op = Clip {
+            lo: Some(-128),
+            hi: Some(128),
+            in_bits: 10,
+        };
         let mut b = Builder::new(vec![], true);
         let xs: CTensor = vec![input(&mut b, 300, 10, false)];
         let y = op.synthesize(&mut b, &[&xs]).unwrap();

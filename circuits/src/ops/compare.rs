@@ -38,21 +38,41 @@ fn combine(l: &Lc, r: &Lc, s: i128) -> Lc {
 /// `max(a, c) = c + relu(a - c)`, proven: `a - c` must fit `diff_bits` signed bits (for two
 /// values of `n` bits, `n + 1` always suffices). The result is a linear combination.
 pub fn max(b: &mut Builder, a: &CValue, c: &CValue, diff_bits: u32) -> Result<CValue, RangeError> {
-    let d = CValue { lc: combine(&a.lc, &c.lc, -1), value: a.value - c.value, range: None };
+    let d = CValue {
+        lc: combine(&a.lc, &c.lc, -1),
+        value: a.value - c.value,
+        range: None,
+    };
     let r = relu_value(b, &d, diff_bits)?;
-    Ok(CValue { lc: combine(&c.lc, &r, 1), value: a.value.max(c.value), range: None })
+    Ok(CValue {
+        lc: combine(&c.lc, &r, 1),
+        value: a.value.max(c.value),
+        range: None,
+    })
 }
 
 /// `min(a, c) = c - relu(c - a)`, proven like [`max`].
 pub fn min(b: &mut Builder, a: &CValue, c: &CValue, diff_bits: u32) -> Result<CValue, RangeError> {
-    let d = CValue { lc: combine(&c.lc, &a.lc, -1), value: c.value - a.value, range: None };
+    let d = CValue {
+        lc: combine(&c.lc, &a.lc, -1),
+        value: c.value - a.value,
+        range: None,
+    };
     let r = relu_value(b, &d, diff_bits)?;
-    Ok(CValue { lc: combine(&c.lc, &r, -1), value: a.value.min(c.value), range: None })
+    Ok(CValue {
+        lc: combine(&c.lc, &r, -1),
+        value: a.value.min(c.value),
+        range: None,
+    })
 }
 
 /// A constant as a circuit value.
 pub fn constant(v: i128) -> CValue {
-    CValue { lc: Lc::constant(fr(v)), value: v, range: None }
+    CValue {
+        lc: Lc::constant(fr(v)),
+        value: v,
+        range: None,
+    }
 }
 
 /// `min(max(x, lo), hi)` on integers (a missing bound does not clamp). With `lo > hi` every
@@ -83,7 +103,11 @@ pub fn plan_clamp(interval: (i128, i128), lo: Option<i128>, hi: Option<i128>) ->
         (a, z) = (a.min(hi), z.min(hi));
         (hi, bits)
     });
-    ClampPlan { lo, hi, out: (a, z) }
+    ClampPlan {
+        lo,
+        hi,
+        out: (a, z),
+    }
 }
 
 /// `min(max(x, lo), hi)` proven with one [`max`] and one [`min`] against constants.
@@ -106,11 +130,18 @@ pub(crate) mod tests {
 
     /// The honest assignment satisfies, and adding 1 to any variable from `first` on does not.
     pub(crate) fn assert_pinned(s: &Synthesis, first: usize) {
-        assert!(s.r1cs.is_satisfied(&s.assignment), "honest witness must satisfy");
+        assert!(
+            s.r1cs.is_satisfied(&s.assignment),
+            "honest witness must satisfy"
+        );
         for i in first..s.assignment.len() {
             let mut z = s.assignment.clone();
             z[i] += Fr::one();
-            assert!(!s.r1cs.is_satisfied(&z), "changing variable {i} of {} went unnoticed", s.assignment.len());
+            assert!(
+                !s.r1cs.is_satisfied(&z),
+                "changing variable {i} of {} went unnoticed",
+                s.assignment.len()
+            );
         }
     }
 
@@ -118,10 +149,18 @@ pub(crate) mod tests {
     pub(crate) fn input(b: &mut Builder, v: i128, bits: u32, checked: bool) -> CValue {
         if checked {
             let s = gadgets::signed(b, v, bits).unwrap();
-            CValue { lc: s.var.into(), value: v, range: Some(s) }
+            CValue {
+                lc: s.var.into(),
+                value: v,
+                range: Some(s),
+            }
         } else {
             let var = b.alloc(fr(v));
-            CValue { lc: var.into(), value: v, range: None }
+            CValue {
+                lc: var.into(),
+                value: v,
+                range: None,
+            }
         }
     }
 
@@ -155,7 +194,10 @@ pub(crate) mod tests {
                     }
                     let mut z = s.assignment.clone();
                     z[out.0 as usize] = fr(forged);
-                    assert!(!s.r1cs.is_satisfied(&z), "forged max {forged} of {a}, {c} accepted");
+                    assert!(
+                        !s.r1cs.is_satisfied(&z),
+                        "forged max {forged} of {a}, {c} accepted"
+                    );
                 }
             }
         }
@@ -183,13 +225,21 @@ pub(crate) mod tests {
                 w[3 + i] = fr(i128::from((bits >> i) & 1));
             }
             w[n - 1] = fr(-6);
-            assert!(!s.r1cs.is_satisfied(&w), "forged max accepted with bits {bits:#b}");
+            assert!(
+                !s.r1cs.is_satisfied(&w),
+                "forged max accepted with bits {bits:#b}"
+            );
         }
     }
 
     #[test]
     fn clamp_matches_integers_and_is_pinned() {
-        for (lo, hi) in [(Some(-20), Some(30)), (None, Some(5)), (Some(-3), None), (Some(10), Some(-10))] {
+        for (lo, hi) in [
+            (Some(-20), Some(30)),
+            (None, Some(5)),
+            (Some(-3), None),
+            (Some(10), Some(-10)),
+        ] {
             for v in [-128i128, -21, -20, -19, 0, 29, 30, 31, 127] {
                 for checked in [false, true] {
                     let plan = plan_clamp(signed_interval(8), lo, hi);

@@ -15,11 +15,22 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Layout {
     /// `out[o] = in[i]` with `i[perm[d]] = o[d]`.
-    Transpose { in_shape: Vec<usize>, perm: Vec<usize> },
+    Transpose {
+        in_shape: Vec<usize>,
+        perm: Vec<usize>,
+    },
     /// The inputs, of the given shapes, one after another along `axis`.
-    Concat { axis: usize, shapes: Vec<Vec<usize>> },
+    Concat {
+        axis: usize,
+        shapes: Vec<Vec<usize>>,
+    },
     /// `out[o] = in[o - begin]` inside the input, `value` elsewhere (negative pads crop).
-    Pad { in_shape: Vec<usize>, begin: Vec<i64>, out_shape: Vec<usize>, value: i64 },
+    Pad {
+        in_shape: Vec<usize>,
+        begin: Vec<i64>,
+        out_shape: Vec<usize>,
+        value: i64,
+    },
 }
 
 /// The source of one output element.
@@ -58,7 +69,10 @@ impl Layout {
     }
 
     /// Calls `f` with the source of every output element, in row-major order.
-    fn for_each(&self, mut f: impl FnMut(usize, Src) -> Result<(), OpError>) -> Result<(), OpError> {
+    fn for_each(
+        &self,
+        mut f: impl FnMut(usize, Src) -> Result<(), OpError>,
+    ) -> Result<(), OpError> {
         let out = self.out_shape();
         let n: usize = out.iter().product();
         let mut idx = vec![0usize; out.len()];
@@ -72,9 +86,13 @@ impl Layout {
         };
         for i in 0..n {
             let src = match self {
-                Layout::Transpose { perm, .. } => {
-                    Src::Input(0, perm.iter().zip(&idx).map(|(&p, &o)| o * in_strides[p]).sum())
-                }
+                Layout::Transpose { perm, .. } => Src::Input(
+                    0,
+                    perm.iter()
+                        .zip(&idx)
+                        .map(|(&p, &o)| o * in_strides[p])
+                        .sum(),
+                ),
                 Layout::Concat { axis, shapes } => {
                     let (mut k, mut along) = (0, idx[*axis]);
                     while along >= shapes[k][*axis] {
@@ -88,7 +106,12 @@ impl Layout {
                         .sum();
                     Src::Input(k, flat)
                 }
-                Layout::Pad { in_shape, begin, value, .. } => {
+                Layout::Pad {
+                    in_shape,
+                    begin,
+                    value,
+                    ..
+                } => {
                     let mut flat = Some(0usize);
                     for d in 0..idx.len() {
                         let j = idx[d] as i64 - begin[d];
@@ -117,9 +140,14 @@ impl Layout {
     /// Whether some output is a constant, and which.
     fn constant(&self) -> Option<i64> {
         match self {
-            Layout::Pad { in_shape, begin, out_shape, value } => {
-                let covers =
-                    (0..in_shape.len()).all(|d| begin[d] <= 0 && begin[d] + in_shape[d] as i64 >= out_shape[d] as i64);
+            Layout::Pad {
+                in_shape,
+                begin,
+                out_shape,
+                value,
+            } => {
+                let covers = (0..in_shape.len())
+                    .all(|d| begin[d] <= 0 && begin[d] + in_shape[d] as i64 >= out_shape[d] as i64);
                 (!covers).then_some(*value)
             }
             _ => None,
@@ -153,7 +181,11 @@ impl Op for Gather {
                         range: None,
                     }
                 }
-                Src::Const(v) => CValue { lc: Lc::constant(fr(i128::from(v))), value: i128::from(v), range: None },
+                Src::Const(v) => CValue {
+                    lc: Lc::constant(fr(i128::from(v))),
+                    value: i128::from(v),
+                    range: None,
+                },
             });
             Ok(())
         })?;
@@ -161,7 +193,10 @@ impl Op for Gather {
     }
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
-        let mut it = inputs.iter().zip(&self.shifts).map(|(&(a, z), &s)| (a << s, z << s));
+        let mut it = inputs
+            .iter()
+            .zip(&self.shifts)
+            .map(|(&(a, z), &s)| (a << s, z << s));
         let first = it.next().expect("at least one input");
         let (mut lo, mut hi) = it.fold(first, |(a, z), (b, y)| (a.min(b), z.max(y)));
         if let Some(v) = self.layout.constant() {
@@ -171,13 +206,27 @@ impl Op for Gather {
     }
 }
 
-fn emit(ctx: &mut LowerCtx, op: Gather, inputs: Vec<usize>, scale: i32) -> Result<(), CompileError> {
-    let intervals: Vec<(i128, i128)> =
-        inputs.iter().map(|&t| super::compare::signed_interval(ctx.tensor(t).bits)).collect();
+fn emit(
+    ctx: &mut LowerCtx,
+    op: Gather,
+    inputs: Vec<usize>,
+    scale: i32,
+) -> Result<(), CompileError> {
+    let intervals: Vec<(i128, i128)> = inputs
+        .iter()
+        .map(|&t| super::compare::signed_interval(ctx.tensor(t).bits))
+        .collect();
     let (lo, hi) = op.bounds(&intervals).map_err(|why| ctx.bad_model(why))?;
     let shape = op.layout.out_shape();
     let op_type = ctx.op_type().to_string();
-    ctx.emit(&op_type, super::QOp::Gather(op), inputs, shape, scale, fixed::bits_for_range(lo, hi));
+    ctx.emit(
+        &op_type,
+        super::QOp::Gather(op),
+        inputs,
+        shape,
+        scale,
+        fixed::bits_for_range(lo, hi),
+    );
     Ok(())
 }
 
@@ -195,7 +244,9 @@ pub fn lower_transpose(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;
     let info = ctx.tensor(x).clone();
     let rank = info.shape.len();
-    let perm = ctx.attr_ints("perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+    let perm = ctx
+        .attr_ints("perm")
+        .unwrap_or_else(|| (0..rank as i64).rev().collect());
     let mut seen = vec![false; rank];
     let mut p = Vec::with_capacity(rank);
     for &a in &perm {
@@ -209,7 +260,13 @@ pub fn lower_transpose(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     if p.len() != rank {
         return Err(ctx.bad_model(format!("perm {perm:?} for a rank-{rank} tensor")));
     }
-    let op = Gather { layout: Layout::Transpose { in_shape: info.shape.clone(), perm: p }, shifts: vec![0] };
+    let op = Gather {
+        layout: Layout::Transpose {
+            in_shape: info.shape.clone(),
+            perm: p,
+        },
+        shifts: vec![0],
+    };
     emit(ctx, op, vec![x], info.scale)
 }
 
@@ -230,7 +287,8 @@ pub fn lower_concat(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let rank = infos[0].shape.len();
     let axis = norm_axis(ctx, ctx.attr_int("axis", 0), rank)?;
     for inf in &infos {
-        let same = inf.shape.len() == rank && (0..rank).all(|d| d == axis || inf.shape[d] == infos[0].shape[d]);
+        let same = inf.shape.len() == rank
+            && (0..rank).all(|d| d == axis || inf.shape[d] == infos[0].shape[d]);
         if !same {
             return Err(ctx.bad_model(format!(
                 "Concat of shapes {:?} along axis {axis}",
@@ -243,7 +301,10 @@ pub fn lower_concat(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         return Err(ctx.unsupported("Concat of inputs whose scales differ by more than 30"));
     }
     let shifts = infos.iter().map(|i| (scale - i.scale) as u32).collect();
-    let layout = Layout::Concat { axis, shapes: infos.iter().map(|i| i.shape.clone()).collect() };
+    let layout = Layout::Concat {
+        axis,
+        shapes: infos.iter().map(|i| i.shape.clone()).collect(),
+    };
     emit(ctx, Gather { layout, shifts }, ids, scale)
 }
 
@@ -259,10 +320,16 @@ pub fn lower_pad(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let rank = info.shape.len();
     let pads: Vec<i64> = match ctx.optional_const_input(1)? {
         Some(c) => c.data.iter().map(|&v| v as i64).collect(),
-        None => ctx.attr_ints("pads").ok_or_else(|| ctx.bad_model("Pad without pads".into()))?,
+        None => ctx
+            .attr_ints("pads")
+            .ok_or_else(|| ctx.bad_model("Pad without pads".into()))?,
     };
     let axes: Vec<usize> = match ctx.optional_const_input(3)? {
-        Some(c) => c.data.iter().map(|&a| norm_axis(ctx, a as i64, rank)).collect::<Result<_, _>>()?,
+        Some(c) => c
+            .data
+            .iter()
+            .map(|&a| norm_axis(ctx, a as i64, rank))
+            .collect::<Result<_, _>>()?,
         None => (0..rank).collect(),
     };
     if pads.len() != 2 * axes.len() {
@@ -270,7 +337,12 @@ pub fn lower_pad(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     }
     let value = match ctx.optional_const_input(2)? {
         Some(c) if c.data.len() == 1 => c.data[0],
-        Some(c) => return Err(ctx.bad_model(format!("Pad value of shape {:?}, expected a scalar", c.shape))),
+        Some(c) => {
+            return Err(ctx.bad_model(format!(
+                "Pad value of shape {:?}, expected a scalar",
+                c.shape
+            )))
+        }
         None => ctx.attr_float("value", 0.0),
     };
     let value = ctx.quantize_all(&[value], info.scale, "pad value")?[0];
@@ -284,7 +356,15 @@ pub fn lower_pad(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         begin[a] = b;
         out_shape[a] = d as usize;
     }
-    let op = Gather { layout: Layout::Pad { in_shape: info.shape.clone(), begin, out_shape, value }, shifts: vec![0] };
+    let op = Gather {
+        layout: Layout::Pad {
+            in_shape: info.shape.clone(),
+            begin,
+            out_shape,
+            value,
+        },
+        shifts: vec![0],
+    };
     emit(ctx, op, vec![x], info.scale)
 }
 
@@ -294,19 +374,44 @@ mod tests {
 
     #[test]
     fn layouts_move_the_right_elements() {
-        let t = Gather { layout: Layout::Transpose { in_shape: vec![2, 3], perm: vec![1, 0] }, shifts: vec![0] };
-        assert_eq!(t.eval(&[&[0, 1, 2, 3, 4, 5]]).unwrap(), vec![0, 3, 1, 4, 2, 5]);
-        let c = Gather { layout: Layout::Concat { axis: 1, shapes: vec![vec![2, 1], vec![2, 2]] }, shifts: vec![1, 0] };
-        assert_eq!(c.eval(&[&[1, 2], &[10, 11, 12, 13]]).unwrap(), vec![2, 10, 11, 4, 12, 13]);
+        let t = Gather {
+            layout: Layout::Transpose {
+                in_shape: vec![2, 3],
+                perm: vec![1, 0],
+            },
+            shifts: vec![0],
+        };
+        assert_eq!(
+            t.eval(&[&[0, 1, 2, 3, 4, 5]]).unwrap(),
+            vec![0, 3, 1, 4, 2, 5]
+        );
+        let c = Gather {
+            layout: Layout::Concat {
+                axis: 1,
+                shapes: vec![vec![2, 1], vec![2, 2]],
+            },
+            shifts: vec![1, 0],
+        };
+        assert_eq!(
+            c.eval(&[&[1, 2], &[10, 11, 12, 13]]).unwrap(),
+            vec![2, 10, 11, 4, 12, 13]
+        );
         assert_eq!(c.bounds(&[(-2, 1), (-5, 5)]).unwrap(), (-5, 5));
         let p = Gather {
-            layout: Layout::Pad { in_shape: vec![2, 2], begin: vec![1, -1], out_shape: vec![3, 1], value: 7 },
+            layout: Layout::Pad {
+                in_shape: vec![2, 2],
+                begin: vec![1, -1],
+                out_shape: vec![3, 1],
+                value: 7,
+            },
             shifts: vec![0],
         };
         assert_eq!(p.eval(&[&[1, 2, 3, 4]]).unwrap(), vec![7, 2, 4]);
         assert_eq!(p.bounds(&[(-1, 4)]).unwrap(), (-1, 7));
         let mut b = Builder::new(vec![], true);
-        let xs: CTensor = (1..=4).map(|v| crate::ops::compare::tests::input(&mut b, v, 4, true)).collect();
+        let xs: CTensor = (1..=4)
+            .map(|v| crate::ops::compare::tests::input(&mut b, v, 4, true))
+            .collect();
         let y = p.synthesize(&mut b, &[&xs]).unwrap();
         assert_eq!(y.iter().map(|v| v.value).collect::<Vec<_>>(), vec![7, 2, 4]);
         assert!(y[1].range.is_some() && y[0].range.is_none());

@@ -33,7 +33,10 @@ impl LeakyRelu {
     /// `(relu(x), requant(α_q · min(x, 0)))`: the arithmetic both sides share.
     fn parts(&self, x: i128) -> (i128, i128) {
         let r = x.max(0);
-        (r, fixed::requantize(i128::from(self.alpha) * (x - r), self.shift).0)
+        (
+            r,
+            fixed::requantize(i128::from(self.alpha) * (x - r), self.shift).0,
+        )
     }
 
     /// `y` for one input (monotone on each side of 0, used for bounds too).
@@ -58,7 +61,13 @@ impl Op for LeakyRelu {
             .map(|(index, &x)| {
                 let (r, t) = self.parts(i128::from(x));
                 if !fixed::fits_bits(t, self.t_bits) {
-                    return Err(OpError { index, range: gadgets::RangeError { value: t, bits: self.t_bits } });
+                    return Err(OpError {
+                        index,
+                        range: gadgets::RangeError {
+                            value: t,
+                            bits: self.t_bits,
+                        },
+                    });
                 }
                 Ok((r + t) as i64)
             })
@@ -84,7 +93,11 @@ impl Op for LeakyRelu {
                 debug_assert_eq!(t_var.value, t);
                 let mut lc = r_lc.clone();
                 lc.add_term(t_var.var, fr(1));
-                Ok(CValue { lc, value: r + t, range: None })
+                Ok(CValue {
+                    lc,
+                    value: r + t,
+                    range: None,
+                })
             })
             .collect()
     }
@@ -94,7 +107,10 @@ impl Op for LeakyRelu {
         let m = i128::from(self.alpha).abs() * lo.abs().max(hi.abs());
         super::check_acc(-m, m)?;
         let ys = [lo, hi, lo.max(0).min(hi), hi.min(0).max(lo)].map(|x| self.value(x));
-        Ok((*ys.iter().min().expect("four"), *ys.iter().max().expect("four")))
+        Ok((
+            *ys.iter().min().expect("four"),
+            *ys.iter().max().expect("four"),
+        ))
     }
 }
 
@@ -106,10 +122,24 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let alpha = ctx.quantize_all(&[ctx.attr_float("alpha", 0.01)], ws, "alpha")?[0];
     let shift = ws as u32;
     let t = LeakyRelu::t_interval(alpha, shift, info.bits);
-    let op = LeakyRelu { alpha, shift, in_bits: info.bits, t_bits: fixed::bits_for_range(t.0, t.1) };
-    let (a, z) = op.bounds(&[compare::signed_interval(info.bits)]).map_err(|why| ctx.bad_model(why))?;
+    let op = LeakyRelu {
+        alpha,
+        shift,
+        in_bits: info.bits,
+        t_bits: fixed::bits_for_range(t.0, t.1),
+    };
+    let (a, z) = op
+        .bounds(&[compare::signed_interval(info.bits)])
+        .map_err(|why| ctx.bad_model(why))?;
     let bits = fixed::bits_for_range(a, z);
-    ctx.emit("LeakyRelu", super::QOp::LeakyRelu(op), vec![x], info.shape, info.scale, bits);
+    ctx.emit(
+        "LeakyRelu",
+        super::QOp::LeakyRelu(op),
+        vec![x],
+        info.shape,
+        info.scale,
+        bits,
+    );
     Ok(())
 }
 
@@ -123,7 +153,12 @@ mod tests {
         let (alpha, w, s, bits) = (0.1f64, 8u32, 8i32, 10u32);
         let a = fixed::quantize(alpha, w as i32).unwrap();
         let t = LeakyRelu::t_interval(a, w, bits);
-        let op = LeakyRelu { alpha: a, shift: w, in_bits: bits, t_bits: fixed::bits_for_range(t.0, t.1) };
+        let op = LeakyRelu {
+            alpha: a,
+            shift: w,
+            in_bits: bits,
+            t_bits: fixed::bits_for_range(t.0, t.1),
+        };
         let (lo, hi) = compare::signed_interval(bits);
         let xs: Vec<i64> = (lo as i64..=hi as i64).collect();
         let ys = op.eval(&[&xs]).unwrap();
@@ -143,12 +178,20 @@ mod tests {
     fn leaky_relu_circuit_is_pinned() {
         let a = 26;
         let t = LeakyRelu::t_interval(a, 8, 10);
-        let op = LeakyRelu { alpha: a, shift: 8, in_bits: 10, t_bits: fixed::bits_for_range(t.0, t.1) };
+        let op = LeakyRelu {
+            alpha: a,
+            shift: 8,
+            in_bits: 10,
+            t_bits: fixed::bits_for_range(t.0, t.1),
+        };
         for checked in [true, false] {
             let x: Vec<i64> = vec![-512, -300, -1, 0, 1, 511];
             let want = op.eval(&[&x]).unwrap();
             let mut b = Builder::new(vec![], true);
-            let xs: CTensor = x.iter().map(|&v| input(&mut b, i128::from(v), 10, checked)).collect();
+            let xs: CTensor = x
+                .iter()
+                .map(|&v| input(&mut b, i128::from(v), 10, checked))
+                .collect();
             let first = b.num_witness() + 1;
             let n0 = b.num_constraints();
             let y = op.synthesize(&mut b, &[&xs]).unwrap();

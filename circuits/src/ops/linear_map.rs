@@ -31,7 +31,12 @@ impl Window2d {
     /// The geometry for `[batch, c_in, h, w]` with kernel `(kh, kw)`, strides and ONNX pads
     /// `[top, left, bottom, right]`; `None` when the padded input is smaller than the kernel
     /// or a stride is zero.
-    pub fn new(input: [usize; 4], kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4]) -> Option<Self> {
+    pub fn new(
+        input: [usize; 4],
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+    ) -> Option<Self> {
         let [batch, c_in, h, w] = input;
         let [kh, kw] = kernel;
         let [stride_h, stride_w] = strides;
@@ -59,11 +64,17 @@ impl Window2d {
     /// position `(oy, ox)` that falls inside the input; taps on padding (zeros) are skipped.
     fn taps(&self, oy: usize, ox: usize, mut f: impl FnMut(usize, usize, usize)) {
         for ky in 0..self.kh {
-            let Some(iy) = (oy * self.stride_h + ky).checked_sub(self.pad_top).filter(|&y| y < self.h) else {
+            let Some(iy) = (oy * self.stride_h + ky)
+                .checked_sub(self.pad_top)
+                .filter(|&y| y < self.h)
+            else {
                 continue;
             };
             for kx in 0..self.kw {
-                let Some(ix) = (ox * self.stride_w + kx).checked_sub(self.pad_left).filter(|&x| x < self.w) else {
+                let Some(ix) = (ox * self.stride_w + kx)
+                    .checked_sub(self.pad_left)
+                    .filter(|&x| x < self.w)
+                else {
                     continue;
                 };
                 f(ky, kx, iy * self.w + ix);
@@ -92,16 +103,35 @@ pub fn reciprocal(count: usize, scale: u32) -> i64 {
 pub enum LinearMap {
     /// `y[m, n] = Σ_k w[n, k] · x[m, k]` over the rows of a `[rows, in_len]` input;
     /// channel `n`. `weights` is row-major `[out_len, in_len]`.
-    Dense { rows: usize, in_len: usize, out_len: usize, weights: Vec<i64> },
+    Dense {
+        rows: usize,
+        in_len: usize,
+        out_len: usize,
+        weights: Vec<i64>,
+    },
     /// ONNX `Conv` on NCHW (dilation 1): `group` groups of `c_in / group` input channels;
     /// channel = output channel. `weights` is `[c_out, c_in / group, kh, kw]`.
-    Conv2d { geom: Window2d, c_out: usize, group: usize, weights: Vec<i64> },
+    Conv2d {
+        geom: Window2d,
+        c_out: usize,
+        group: usize,
+        weights: Vec<i64>,
+    },
     /// ONNX `AveragePool` on NCHW: each output is `Σ x · reciprocal(count, weight_scale)` over
     /// its window, `count` being the window size (`count_include_pad`) or its taps inside the
     /// input; channel = input channel.
-    AvgPool2d { geom: Window2d, count_include_pad: bool, weight_scale: u32 },
+    AvgPool2d {
+        geom: Window2d,
+        count_include_pad: bool,
+        weight_scale: u32,
+    },
     /// `y[o, c, i] = scale[c] · x[o, c, i]` on an `[outer, channels, inner]` tensor.
-    PerChannel { outer: usize, channels: usize, inner: usize, scale: Vec<i64> },
+    PerChannel {
+        outer: usize,
+        channels: usize,
+        inner: usize,
+        scale: Vec<i64>,
+    },
 }
 
 impl LinearMap {
@@ -109,8 +139,15 @@ impl LinearMap {
     pub fn in_len(&self) -> usize {
         match self {
             LinearMap::Dense { rows, in_len, .. } => rows * in_len,
-            LinearMap::Conv2d { geom: g, .. } | LinearMap::AvgPool2d { geom: g, .. } => g.batch * g.c_in * g.h * g.w,
-            LinearMap::PerChannel { outer, channels, inner, .. } => outer * channels * inner,
+            LinearMap::Conv2d { geom: g, .. } | LinearMap::AvgPool2d { geom: g, .. } => {
+                g.batch * g.c_in * g.h * g.w
+            }
+            LinearMap::PerChannel {
+                outer,
+                channels,
+                inner,
+                ..
+            } => outer * channels * inner,
         }
     }
 
@@ -136,7 +173,9 @@ impl LinearMap {
             LinearMap::Dense { out_len, .. } => *out_len,
             LinearMap::Conv2d { geom, c_out, .. } => c_out * geom.out_h * geom.out_w,
             LinearMap::AvgPool2d { geom, .. } => geom.c_in * geom.out_h * geom.out_w,
-            LinearMap::PerChannel { channels, inner, .. } => channels * inner,
+            LinearMap::PerChannel {
+                channels, inner, ..
+            } => channels * inner,
         }
     }
 
@@ -154,7 +193,9 @@ impl LinearMap {
             LinearMap::Dense { out_len, .. } => o % out_len,
             LinearMap::Conv2d { geom, c_out, .. } => (o / (geom.out_h * geom.out_w)) % c_out,
             LinearMap::AvgPool2d { geom, .. } => (o / (geom.out_h * geom.out_w)) % geom.c_in,
-            LinearMap::PerChannel { channels, inner, .. } => (o / inner) % channels,
+            LinearMap::PerChannel {
+                channels, inner, ..
+            } => (o / inner) % channels,
         }
     }
 
@@ -162,14 +203,24 @@ impl LinearMap {
     /// the map that inference, constraints and bounds share). Zero-padding contributes no term.
     pub fn for_each_term(&self, o: usize, mut f: impl FnMut(usize, i64)) {
         match self {
-            LinearMap::Dense { in_len, out_len, weights, .. } => {
+            LinearMap::Dense {
+                in_len,
+                out_len,
+                weights,
+                ..
+            } => {
                 let (m, n) = (o / out_len, o % out_len);
                 let w = &weights[n * in_len..(n + 1) * in_len];
                 for (k, &wk) in w.iter().enumerate() {
                     f(m * in_len + k, wk);
                 }
             }
-            LinearMap::Conv2d { geom: g, c_out, group, weights } => {
+            LinearMap::Conv2d {
+                geom: g,
+                c_out,
+                group,
+                weights,
+            } => {
                 let plane = g.out_h * g.out_w;
                 let (b, oc, pos) = (o / (c_out * plane), (o / plane) % c_out, o % plane);
                 let (cin_g, cout_g) = (g.c_in / group, c_out / group);
@@ -177,16 +228,26 @@ impl LinearMap {
                 for ic in 0..cin_g {
                     let base = ((b * g.c_in) + first_in + ic) * g.h * g.w;
                     let kbase = (oc * cin_g + ic) * g.kh * g.kw;
-                    g.taps(pos / g.out_w, pos % g.out_w, |ky, kx, off| f(base + off, weights[kbase + ky * g.kw + kx]));
+                    g.taps(pos / g.out_w, pos % g.out_w, |ky, kx, off| {
+                        f(base + off, weights[kbase + ky * g.kw + kx])
+                    });
                 }
             }
-            LinearMap::AvgPool2d { geom: g, count_include_pad, weight_scale } => {
+            LinearMap::AvgPool2d {
+                geom: g,
+                count_include_pad,
+                weight_scale,
+            } => {
                 let plane = g.out_h * g.out_w;
                 let (bc, pos) = (o / plane, o % plane);
                 let (oy, ox) = (pos / g.out_w, pos % g.out_w);
                 // ceil_mode 0 keeps every window inside the padded input, so with padding
                 // counted every window has kh·kw values.
-                let count = if *count_include_pad { g.kh * g.kw } else { g.inside(oy, ox) };
+                let count = if *count_include_pad {
+                    g.kh * g.kw
+                } else {
+                    g.inside(oy, ox)
+                };
                 let w = reciprocal(count, *weight_scale);
                 let base = bc * g.h * g.w;
                 g.taps(oy, ox, |_, _, off| f(base + off, w));
@@ -221,7 +282,12 @@ mod tests {
         // 1 channel 3×3 input, 2×2 kernel [1 2; 3 4], pad 1 all round, stride 2 → 2×2 output.
         let geom = Window2d::new([1, 1, 3, 3], [2, 2], [2, 2], [1, 1, 1, 1]).unwrap();
         assert_eq!((geom.out_h, geom.out_w), (2, 2));
-        let m = LinearMap::Conv2d { geom, c_out: 1, group: 1, weights: vec![1, 2, 3, 4] };
+        let m = LinearMap::Conv2d {
+            geom,
+            c_out: 1,
+            group: 1,
+            weights: vec![1, 2, 3, 4],
+        };
         assert_eq!(terms(&m, 0), vec![(0, 4)]); // only the bottom-right tap is inside
         assert_eq!(terms(&m, 3), vec![(4, 1), (5, 2), (7, 3), (8, 4)]);
     }
@@ -229,7 +295,12 @@ mod tests {
     #[test]
     fn depthwise_conv_reads_its_own_channel() {
         let geom = Window2d::new([1, 2, 1, 1], [1, 1], [1, 1], [0; 4]).unwrap();
-        let m = LinearMap::Conv2d { geom, c_out: 2, group: 2, weights: vec![5, 7] };
+        let m = LinearMap::Conv2d {
+            geom,
+            c_out: 2,
+            group: 2,
+            weights: vec![5, 7],
+        };
         assert_eq!(terms(&m, 0), vec![(0, 5)]);
         assert_eq!(terms(&m, 1), vec![(1, 7)]);
         assert_eq!(m.channel(1), 1);
@@ -238,8 +309,16 @@ mod tests {
     #[test]
     fn avg_pool_weights_count_padding_as_asked() {
         let geom = Window2d::new([1, 1, 2, 2], [2, 2], [1, 1], [1, 1, 0, 0]).unwrap();
-        let with = LinearMap::AvgPool2d { geom: geom.clone(), count_include_pad: true, weight_scale: 2 };
-        let without = LinearMap::AvgPool2d { geom, count_include_pad: false, weight_scale: 2 };
+        let with = LinearMap::AvgPool2d {
+            geom: geom.clone(),
+            count_include_pad: true,
+            weight_scale: 2,
+        };
+        let without = LinearMap::AvgPool2d {
+            geom,
+            count_include_pad: false,
+            weight_scale: 2,
+        };
         assert_eq!(terms(&with, 0), vec![(0, 1)]); // 1 tap, weight 4/4
         assert_eq!(terms(&without, 0), vec![(0, 4)]); // 1 tap, weight 4/1
         assert_eq!(reciprocal(9, 8), 28); // 256/9 = 28.4

@@ -47,7 +47,8 @@ impl MaxPool {
                         let k = unravel(kc, &self.kernel);
                         let mut flat = 0usize;
                         for d in 0..rank {
-                            let i = (o[d] * self.strides[d] + k[d]) as isize - self.pads_begin[d] as isize;
+                            let i = (o[d] * self.strides[d] + k[d]) as isize
+                                - self.pads_begin[d] as isize;
                             if i < 0 || i >= sp[d] as isize {
                                 return None;
                             }
@@ -108,7 +109,8 @@ impl Op for MaxPool {
             let first = w.next().expect("lowering rejects empty windows");
             let mut m = x[first].clone();
             for i in w {
-                m = compare::max(b, &x[i], &m, self.bits + 1).map_err(|range| OpError { index, range })?;
+                m = compare::max(b, &x[i], &m, self.bits + 1)
+                    .map_err(|range| OpError { index, range })?;
             }
             out.push(m);
             Ok(())
@@ -127,11 +129,16 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;
     let info = ctx.tensor(x).clone();
     if info.shape.len() < 3 {
-        return Err(ctx.bad_model(format!("MaxPool input of shape {:?}, expected [N, C, spatial...]", info.shape)));
+        return Err(ctx.bad_model(format!(
+            "MaxPool input of shape {:?}, expected [N, C, spatial...]",
+            info.shape
+        )));
     }
     let sp: Vec<usize> = info.shape[2..].to_vec();
     let rank = sp.len();
-    let kernel = ctx.attr_ints("kernel_shape").ok_or_else(|| ctx.bad_model("MaxPool without kernel_shape".into()))?;
+    let kernel = ctx
+        .attr_ints("kernel_shape")
+        .ok_or_else(|| ctx.bad_model("MaxPool without kernel_shape".into()))?;
     let strides = ctx.attr_ints("strides").unwrap_or_else(|| vec![1; rank]);
     let dilations = ctx.attr_ints("dilations").unwrap_or_else(|| vec![1; rank]);
     if kernel.len() != rank || strides.len() != rank || dilations.len() != rank {
@@ -140,7 +147,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         )));
     }
     if kernel.iter().chain(&strides).any(|&v| v < 1) {
-        return Err(ctx.bad_model(format!("kernel_shape {kernel:?} and strides {strides:?} must be positive")));
+        return Err(ctx.bad_model(format!(
+            "kernel_shape {kernel:?} and strides {strides:?} must be positive"
+        )));
     }
     if dilations.iter().any(|&d| d != 1) {
         return Err(ctx.unsupported(&format!("dilations {dilations:?} (only 1)")));
@@ -155,21 +164,41 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     for d in 0..rank {
         let padded = sp[d] + begin[d] + end[d];
         if padded < kernel[d] {
-            return Err(ctx.bad_model(format!("kernel {} larger than the padded input {padded}", kernel[d])));
+            return Err(ctx.bad_model(format!(
+                "kernel {} larger than the padded input {padded}",
+                kernel[d]
+            )));
         }
         if begin[d] >= kernel[d] || end[d] >= kernel[d] {
             // A window made only of padding would have no maximum.
-            return Err(ctx.bad_model(format!("padding {:?}/{:?} not smaller than the kernel {kernel:?}", begin, end)));
+            return Err(ctx.bad_model(format!(
+                "padding {:?}/{:?} not smaller than the kernel {kernel:?}",
+                begin, end
+            )));
         }
         out_spatial.push((padded - kernel[d]) / strides[d] + 1);
     }
     let mut shape = info.shape[..2].to_vec();
     shape.extend(&out_spatial);
-    let op = MaxPool { in_shape: info.shape.clone(), kernel, strides, pads_begin: begin, out_spatial, bits: info.bits };
+    let op = MaxPool {
+        in_shape: info.shape.clone(),
+        kernel,
+        strides,
+        pads_begin: begin,
+        out_spatial,
+        bits: info.bits,
+    };
     if op.windows().iter().any(Vec::is_empty) {
         return Err(ctx.bad_model("a pooling window lies entirely in the padding".into()));
     }
-    ctx.emit("MaxPool", super::QOp::MaxPool(op), vec![x], shape, info.scale, info.bits);
+    ctx.emit(
+        "MaxPool",
+        super::QOp::MaxPool(op),
+        vec![x],
+        shape,
+        info.scale,
+        info.bits,
+    );
     Ok(())
 }
 
@@ -188,7 +217,10 @@ fn pads(
             if p.len() != 2 * rank || p.iter().any(|&v| v < 0) {
                 return Err(ctx.bad_model(format!("pads {p:?} for {rank} spatial dimensions")));
             }
-            Ok((p[..rank].iter().map(|&v| v as usize).collect(), p[rank..].iter().map(|&v| v as usize).collect()))
+            Ok((
+                p[..rank].iter().map(|&v| v as usize).collect(),
+                p[rank..].iter().map(|&v| v as usize).collect(),
+            ))
         }
         "VALID" => Ok((vec![0; rank], vec![0; rank])),
         "SAME_UPPER" | "SAME_LOWER" => {
@@ -197,7 +229,11 @@ fn pads(
                 let out = sp[d].div_ceil(strides[d]);
                 let total = ((out - 1) * strides[d] + kernel[d]).saturating_sub(sp[d]);
                 let small = total / 2;
-                let (b, e) = if auto == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                let (b, e) = if auto == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
                 begin.push(b);
                 end.push(e);
             }
@@ -233,7 +269,10 @@ mod tests {
         assert_eq!(w[4], vec![0, 1, 3, 4]);
         let x: Vec<i64> = vec![-5, -9, -1, -7, -128, -3, -2, -6, -4];
         // All negative: a zero padding would wrongly win; ONNX pads with −∞.
-        assert_eq!(pool().eval(&[&x]).unwrap(), vec![-5, -5, -1, -5, -5, -1, -2, -2, -3]);
+        assert_eq!(
+            pool().eval(&[&x]).unwrap(),
+            vec![-5, -5, -1, -5, -5, -1, -2, -2, -3]
+        );
     }
 
     #[test]
@@ -242,7 +281,10 @@ mod tests {
         let x: Vec<i64> = vec![-5, 127, -1, -7, -128, 3, 2, -6, 0];
         let want = p.eval(&[&x]).unwrap();
         let mut b = Builder::new(vec![], true);
-        let xs: CTensor = x.iter().map(|&v| input(&mut b, i128::from(v), 8, false)).collect();
+        let xs: CTensor = x
+            .iter()
+            .map(|&v| input(&mut b, i128::from(v), 8, false))
+            .collect();
         let y = p.synthesize(&mut b, &[&xs]).unwrap();
         let s = b.finish();
         for (c, &w) in y.iter().zip(&want) {

@@ -19,7 +19,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let c = ctx.const_input(cst)?;
     let shape = ctx.tensor(x).shape.clone();
     if c.shape.len() > shape.len() {
-        return Err(ctx.unsupported(&format!("Mul by a constant of shape {:?} that enlarges {shape:?}", c.shape)));
+        return Err(ctx.unsupported(&format!(
+            "Mul by a constant of shape {:?} that enlarges {shape:?}",
+            c.shape
+        )));
     }
     // Right-align the constant's shape; the axes where it is not 1 must match the
     // activation and be adjacent, so the constant is one value per "channel" of the
@@ -31,23 +34,33 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
             continue;
         }
         if d != shape[i + pad] {
-            return Err(ctx.unsupported(&format!("Mul by a constant of shape {:?} that enlarges {shape:?}", c.shape)));
+            return Err(ctx.unsupported(&format!(
+                "Mul by a constant of shape {:?} that enlarges {shape:?}",
+                c.shape
+            )));
         }
         varying.push(i + pad);
     }
     let view = match (varying.first(), varying.last()) {
         (None, _) | (_, None) => [1, 1, shape.iter().product()],
-        (Some(&lo), Some(&hi)) if varying.len() == hi + 1 - lo => {
-            [shape[..lo].iter().product(), shape[lo..=hi].iter().product(), shape[hi + 1..].iter().product()]
-        }
+        (Some(&lo), Some(&hi)) if varying.len() == hi + 1 - lo => [
+            shape[..lo].iter().product(),
+            shape[lo..=hi].iter().product(),
+            shape[hi + 1..].iter().product(),
+        ],
         _ => {
-            return Err(
-                ctx.unsupported(&format!("Mul by a constant of shape {:?} varying along non-adjacent axes", c.shape))
-            )
+            return Err(ctx.unsupported(&format!(
+                "Mul by a constant of shape {:?} varying along non-adjacent axes",
+                c.shape
+            )))
         }
     };
     if c.data.len() != view[1] {
-        return Err(ctx.bad_model(format!("constant of shape {:?} holds {} values", c.shape, c.data.len())));
+        return Err(ctx.bad_model(format!(
+            "constant of shape {:?} holds {} values",
+            c.shape,
+            c.data.len()
+        )));
     }
     let channels = view[1];
     emit_per_channel(ctx, "Mul", x, view, c.data, vec![0.0; channels])

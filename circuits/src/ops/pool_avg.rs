@@ -18,7 +18,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;
     let xs = ctx.tensor(x).shape.clone();
     let &[batch, c, h, w] = xs.as_slice() else {
-        return Err(ctx.unsupported(&format!("pooling over {:?} (zkinfer supports 2-D NCHW)", xs)));
+        return Err(ctx.unsupported(&format!(
+            "pooling over {:?} (zkinfer supports 2-D NCHW)",
+            xs
+        )));
     };
     let kernel = match ctx.attr_ints("kernel_shape") {
         Some(k) if k.len() == 2 && k.iter().all(|&v| v >= 1) => [k[0] as usize, k[1] as usize],
@@ -27,18 +30,25 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     if ctx.attr_int("ceil_mode", 0) != 0 {
         return Err(ctx.unsupported("ceil_mode = 1"));
     }
-    if ctx.attr_ints("dilations").is_some_and(|d| d.iter().any(|&d| d != 1)) {
+    if ctx
+        .attr_ints("dilations")
+        .is_some_and(|d| d.iter().any(|&d| d != 1))
+    {
         return Err(ctx.unsupported("dilations other than 1"));
     }
     let pads = match ctx.attr_str("auto_pad").as_deref() {
         None | Some("NOTSET") => pads(ctx)?,
         Some("VALID") => [0; 4],
-        Some(other) => return Err(ctx.unsupported(&format!("auto_pad = {other} (give explicit pads)"))),
+        Some(other) => {
+            return Err(ctx.unsupported(&format!("auto_pad = {other} (give explicit pads)")))
+        }
     };
     let strides = pair(ctx, "strides")?;
     let count_include_pad = ctx.attr_int("count_include_pad", 0) != 0;
     let geom = Window2d::new([batch, c, h, w], kernel, strides, pads).ok_or_else(|| {
-        ctx.bad_model(format!("kernel {kernel:?} with strides {strides:?} and pads {pads:?} on a {h}×{w} input"))
+        ctx.bad_model(format!(
+            "kernel {kernel:?} with strides {strides:?} and pads {pads:?} on a {h}×{w} input"
+        ))
     })?;
     // Without padding (or with padding counted) every window holds kh·kw values.
     let uniform = count_include_pad || pads == [0; 4];
@@ -84,12 +94,20 @@ fn emit_shaped(
 ) -> Result<(), CompileError> {
     let count = geom.kh * geom.kw;
     let log2 = usize::BITS - (count - 1).leading_zeros(); // ceil(log2(count))
-    let weight_scale =
-        if uniform && count.is_power_of_two() { log2 } else { ctx.settings().weight_scale as u32 + log2 };
-    let floats = FloatParams { weights: Vec::new(), bias: vec![0.0; geom.c_in] };
-    affine::emit(ctx, op, x, shape, weight_scale as i32, floats, |_| LinearMap::AvgPool2d {
-        geom,
-        count_include_pad,
-        weight_scale,
+    let weight_scale = if uniform && count.is_power_of_two() {
+        log2
+    } else {
+        ctx.settings().weight_scale as u32 + log2
+    };
+    let floats = FloatParams {
+        weights: Vec::new(),
+        bias: vec![0.0; geom.c_in],
+    };
+    affine::emit(ctx, op, x, shape, weight_scale as i32, floats, |_| {
+        LinearMap::AvgPool2d {
+            geom,
+            count_include_pad,
+            weight_scale,
+        }
     })
 }

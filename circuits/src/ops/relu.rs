@@ -27,7 +27,11 @@ impl Op for Relu {
             .map(|(index, x)| {
                 let y = ensure_signed(b, x, self.bits).map_err(|range| OpError { index, range })?;
                 let z = gadgets::relu(b, &y);
-                Ok(CValue { lc: z.into(), value: x.value.max(0), range: None })
+                Ok(CValue {
+                    lc: z.into(),
+                    value: x.value.max(0),
+                    range: None,
+                })
             })
             .collect()
     }
@@ -38,7 +42,11 @@ impl Op for Relu {
 }
 
 /// The value's range proof to `bits` bits, reusing an existing one that is at least as tight.
-pub fn ensure_signed(b: &mut Builder, x: &CValue, bits: u32) -> Result<gadgets::Signed, gadgets::RangeError> {
+pub fn ensure_signed(
+    b: &mut Builder,
+    x: &CValue,
+    bits: u32,
+) -> Result<gadgets::Signed, gadgets::RangeError> {
     if let Some(r) = &x.range {
         if r.bits.n <= bits {
             return Ok(r.clone());
@@ -71,6 +79,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         }
     }
     let info = ctx.tensor(x).clone();
-    ctx.emit("Relu", super::QOp::Relu(Relu { bits: info.bits }), vec![x], info.shape, info.scale, info.bits);
+    ctx.emit(
+        "Relu",
+        super::QOp::Relu(Relu { bits: info.bits }),
+        vec![x],
+        info.shape,
+        info.scale,
+        info.bits,
+    );
     Ok(())
 }

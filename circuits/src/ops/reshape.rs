@@ -58,7 +58,12 @@ pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     for (i, &d) in target.data.iter().enumerate() {
         let d = d as i64;
         match d {
-            0 => shape.push(*info.shape.get(i).ok_or_else(|| ctx.bad_model("Reshape copies a missing dimension".into()))?),
+            0 => shape.push(
+                *info
+                    .shape
+                    .get(i)
+                    .ok_or_else(|| ctx.bad_model("Reshape copies a missing dimension".into()))?,
+            ),
             -1 if infer.is_none() => {
                 infer = Some(i);
                 shape.push(1);
@@ -70,7 +75,10 @@ pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
         if known == 0 || info.len() % known != 0 {
-            return Err(ctx.bad_model(format!("cannot reshape {:?} to {:?}", info.shape, target.data)));
+            return Err(ctx.bad_model(format!(
+                "cannot reshape {:?} to {:?}",
+                info.shape, target.data
+            )));
         }
         shape[i] = info.len() / known;
     }
@@ -83,6 +91,13 @@ pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
 fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
     let info = ctx.tensor(x).clone();
     let op_type = ctx.op_type().to_string();
-    ctx.emit(&op_type, super::QOp::Reshape(Reshape), vec![x], shape, info.scale, info.bits);
+    ctx.emit(
+        &op_type,
+        super::QOp::Reshape(Reshape),
+        vec![x],
+        shape,
+        info.scale,
+        info.bits,
+    );
     Ok(())
 }

@@ -132,17 +132,36 @@ impl Sigmoid {
             q if q > 0 => i128::from(self.sat_hi),
             _ => i128::from(self.sat_lo),
         };
-        Steps { q, u, seg, v, p: pr, acc, y_tab, y }
+        Steps {
+            q,
+            u,
+            seg,
+            v,
+            p: pr,
+            acc,
+            y_tab,
+            y,
+        }
     }
 
     /// The checks the circuit makes, on integers, so that inference fails where proving would.
     fn check(&self, s: &Steps) -> Result<(), RangeError> {
-        let q_ok = if self.q_bits == 0 { s.q == 0 } else { fixed::fits_bits(s.q, self.q_bits) };
+        let q_ok = if self.q_bits == 0 {
+            s.q == 0
+        } else {
+            fixed::fits_bits(s.q, self.q_bits)
+        };
         if !q_ok {
-            return Err(RangeError { value: s.q, bits: self.q_bits });
+            return Err(RangeError {
+                value: s.q,
+                bits: self.q_bits,
+            });
         }
         if !fixed::fits_bits(s.y_tab, self.out_bits) {
-            return Err(RangeError { value: s.y_tab, bits: self.out_bits });
+            return Err(RangeError {
+                value: s.y_tab,
+                bits: self.out_bits,
+            });
         }
         Ok(())
     }
@@ -152,7 +171,11 @@ impl Sigmoid {
         self.check(&st)?;
         let (p, m, w) = (self.window_bits, self.index_bits, self.w());
         // 1. x + L = q·2^p + u.
-        let q = if self.q_bits > 0 { Some(gadgets::signed(b, st.q, self.q_bits)?) } else { None };
+        let q = if self.q_bits > 0 {
+            Some(gadgets::signed(b, st.q, self.q_bits)?)
+        } else {
+            None
+        };
         let u_lc = || {
             let mut lc = x.lc.clone();
             lc.add_constant(pow2(p - 1));
@@ -184,11 +207,22 @@ impl Sigmoid {
             let high = usize::BITS - 1 - set.leading_zeros();
             let rest = set ^ (1 << high);
             if rest == 0 {
-                mono.push(if b.builds_matrices() { bit(w + high) } else { Lc::zero() });
+                mono.push(if b.builds_matrices() {
+                    bit(w + high)
+                } else {
+                    Lc::zero()
+                });
             } else {
                 let val = i128::from(st.seg & set == set);
                 let var = b.alloc(fr(val));
-                let (l, r) = (&mono[rest], if b.builds_matrices() { bit(w + high) } else { Lc::zero() });
+                let (l, r) = (
+                    &mono[rest],
+                    if b.builds_matrices() {
+                        bit(w + high)
+                    } else {
+                        Lc::zero()
+                    },
+                );
                 b.enforce(|| l.clone(), || r, || var.into());
                 mono.push(var.into());
             }
@@ -220,7 +254,11 @@ impl Sigmoid {
         })?;
         debug_assert_eq!(y_tab.value, st.y_tab);
         let Some(q) = q else {
-            return Ok(CValue { lc: y_tab.var.into(), value: st.y, range: Some(y_tab) });
+            return Ok(CValue {
+                lc: y_tab.var.into(),
+                value: st.y,
+                range: Some(y_tab),
+            });
         };
         // Outside the window: y = y_sat + [q == 0]·(y_tab - y_sat), y_sat by the sign of q.
         let z = gadgets::is_zero(b, st.q, || q.var.into());
@@ -241,9 +279,17 @@ impl Sigmoid {
             },
             || sel.into(),
         );
-        let mut lc = if b.builds_matrices() { y_sat() } else { Lc::zero() };
+        let mut lc = if b.builds_matrices() {
+            y_sat()
+        } else {
+            Lc::zero()
+        };
         lc.add_term(sel, fr(1));
-        Ok(CValue { lc, value: st.y, range: None })
+        Ok(CValue {
+            lc,
+            value: st.y,
+            range: None,
+        })
     }
 }
 
@@ -295,7 +341,9 @@ impl Sigmoid {
     pub fn new(curve: Curve, in_bits: u32, s_in: i32, s_out: i32) -> Result<Sigmoid, String> {
         let p = curve.window_log2() + 1 + s_in;
         if !(1..=40).contains(&p) || !(0..=40).contains(&s_out) {
-            return Err(format!("input scale {s_in} and output scale {s_out} are out of the supported range"));
+            return Err(format!(
+                "input scale {s_in} and output scale {s_out} are out of the supported range"
+            ));
         }
         let p = p as u32;
         let m = INDEX_BITS.min(p);
@@ -321,7 +369,11 @@ impl Sigmoid {
         let (in_lo, in_hi) = super::compare::signed_interval(in_bits);
         let l = 1i128 << (p - 1);
         let (q_lo, q_hi) = ((in_lo + l) >> p, (in_hi + l) >> p);
-        let q_bits = if q_lo == 0 && q_hi == 0 { 0 } else { fixed::bits_for_range(q_lo, q_hi) };
+        let q_bits = if q_lo == 0 && q_hi == 0 {
+            0
+        } else {
+            fixed::bits_for_range(q_lo, q_hi)
+        };
         let mut op = Sigmoid {
             curve,
             in_bits,
@@ -340,13 +392,20 @@ impl Sigmoid {
         };
         // The exact interval of the table's outputs: per segment the quadratic's extremes lie
         // at the ends or next to the vertex; requantisation is monotone.
-        let (mut lo, mut hi) = (i128::from(sat_lo.min(sat_hi)), i128::from(sat_lo.max(sat_hi)));
+        let (mut lo, mut hi) = (
+            i128::from(sat_lo.min(sat_hi)),
+            i128::from(sat_lo.max(sat_hi)),
+        );
         let t_max = (1i128 << w) - 1;
         for seg in 0..1usize << m {
             let mut ts = vec![0, t_max];
             if op.c[seg] != 0 {
                 let vertex = -(i128::from(op.b[seg]) << w) / (2 * i128::from(op.c[seg]));
-                ts.extend([vertex - 1, vertex, vertex + 1].into_iter().filter(|t| (0..=t_max).contains(t)));
+                ts.extend(
+                    [vertex - 1, vertex, vertex + 1]
+                        .into_iter()
+                        .filter(|t| (0..=t_max).contains(t)),
+                );
             }
             for t in ts {
                 let y = fixed::requantize(op.acc(seg, t).2, op.shift).0;
@@ -366,8 +425,9 @@ fn fit_quadratic(g: impl Fn(f64) -> f64, u_max: f64) -> (f64, f64, f64) {
     if u_max <= 0.0 {
         return (g(0.0), 0.0, 0.0);
     }
-    let nodes: Vec<f64> =
-        (0..3).map(|k| u_max * (1.0 - (std::f64::consts::PI * (2 * k + 1) as f64 / 6.0).cos()) / 2.0).collect();
+    let nodes: Vec<f64> = (0..3)
+        .map(|k| u_max * (1.0 - (std::f64::consts::PI * (2 * k + 1) as f64 / 6.0).cos()) / 2.0)
+        .collect();
     let ys: Vec<f64> = nodes.iter().map(|&u| g(u)).collect();
     // Newton form: y0 + d1 (u - u0) + d2 (u - u0)(u - u1).
     let d01 = (ys[1] - ys[0]) / (nodes[1] - nodes[0]);
@@ -391,10 +451,18 @@ fn lower(ctx: &mut LowerCtx, curve: Curve) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;
     let info = ctx.tensor(x).clone();
     let s_out = ctx.settings().scale;
-    let op = Sigmoid::new(curve, info.bits, info.scale, s_out).map_err(|why| ctx.unsupported(&why))?;
+    let op =
+        Sigmoid::new(curve, info.bits, info.scale, s_out).map_err(|why| ctx.unsupported(&why))?;
     let bits = op.out_bits;
     let op_type = ctx.op_type().to_string();
-    ctx.emit(&op_type, super::QOp::Sigmoid(op), vec![x], info.shape, s_out, bits);
+    ctx.emit(
+        &op_type,
+        super::QOp::Sigmoid(op),
+        vec![x],
+        info.shape,
+        s_out,
+        bits,
+    );
     Ok(())
 }
 
@@ -428,16 +496,27 @@ mod tests {
             for curve in [Curve::Sigmoid, Curve::Tanh] {
                 let err = exhaustive_error(curve, (s + 6) as u32, s);
                 println!("{curve:?} at scale {s}: max error {err:.5}");
-                assert!(err <= 1.2 * 0.5f64.powi(s + 1) + 0.001, "{curve:?} scale {s}: {err}");
+                assert!(
+                    err <= 1.2 * 0.5f64.powi(s + 1) + 0.001,
+                    "{curve:?} scale {s}: {err}"
+                );
             }
         }
     }
 
-    fn circuit(curve: Curve, in_bits: u32, xs: &[i64], checked: bool) -> (crate::r1cs::Synthesis, usize, usize) {
+    fn circuit(
+        curve: Curve,
+        in_bits: u32,
+        xs: &[i64],
+        checked: bool,
+    ) -> (crate::r1cs::Synthesis, usize, usize) {
         let op = Sigmoid::new(curve, in_bits, 8, 8).unwrap();
         let want = op.eval(&[xs]).unwrap();
         let mut b = Builder::new(vec![], true);
-        let x: CTensor = xs.iter().map(|&v| input(&mut b, i128::from(v), in_bits, checked)).collect();
+        let x: CTensor = xs
+            .iter()
+            .map(|&v| input(&mut b, i128::from(v), in_bits, checked))
+            .collect();
         let first = b.num_witness() + 1;
         let n0 = b.num_constraints();
         let y = op.synthesize(&mut b, &[&x]).unwrap();
@@ -453,8 +532,10 @@ mod tests {
     #[test]
     fn circuit_matches_eval_is_pinned_and_costs_as_documented() {
         // Both saturated sides, the window edges, segment boundaries and the middle.
-        let xs: Vec<i64> =
-            vec![-32768, -2049, -2048, -2047, -1025, -1024, -1, 0, 1, 255, 256, 1023, 1024, 2047, 2048, 32767];
+        let xs: Vec<i64> = vec![
+            -32768, -2049, -2048, -2047, -1025, -1024, -1, 0, 1, 255, 256, 1023, 1024, 2047, 2048,
+            32767,
+        ];
         for (curve, cost) in [(Curve::Sigmoid, 64), (Curve::Tanh, 62)] {
             let (s, first, per) = circuit(curve, 16, &xs, false);
             println!("{curve:?}: {per} constraints per activation");

@@ -16,7 +16,14 @@ fn axes(ctx: &LowerCtx) -> Result<Option<Vec<i64>>, CompileError> {
 fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
     let info = ctx.tensor(x).clone();
     let op_type = ctx.op_type().to_string();
-    ctx.emit(&op_type, super::QOp::Reshape(Reshape), vec![x], shape, info.scale, info.bits);
+    ctx.emit(
+        &op_type,
+        super::QOp::Reshape(Reshape),
+        vec![x],
+        shape,
+        info.scale,
+        info.bits,
+    );
     Ok(())
 }
 
@@ -26,13 +33,22 @@ pub fn lower_squeeze(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let shape = ctx.tensor(x).shape.clone();
     let rank = shape.len();
     let drop: Vec<usize> = match axes(ctx)? {
-        Some(a) => a.iter().map(|&a| norm_axis(ctx, a, rank)).collect::<Result<_, _>>()?,
+        Some(a) => a
+            .iter()
+            .map(|&a| norm_axis(ctx, a, rank))
+            .collect::<Result<_, _>>()?,
         None => (0..rank).filter(|&d| shape[d] == 1).collect(),
     };
     if let Some(&d) = drop.iter().find(|&&d| shape[d] != 1) {
-        return Err(ctx.bad_model(format!("Squeeze of axis {d} of size {} in {shape:?}", shape[d])));
+        return Err(ctx.bad_model(format!(
+            "Squeeze of axis {d} of size {} in {shape:?}",
+            shape[d]
+        )));
     }
-    let out = (0..rank).filter(|d| !drop.contains(d)).map(|d| shape[d]).collect();
+    let out = (0..rank)
+        .filter(|d| !drop.contains(d))
+        .map(|d| shape[d])
+        .collect();
     emit(ctx, x, out)
 }
 
@@ -42,12 +58,23 @@ pub fn lower_unsqueeze(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let shape = ctx.tensor(x).shape.clone();
     let a = axes(ctx)?.ok_or_else(|| ctx.bad_model("Unsqueeze without axes".into()))?;
     let rank = shape.len() + a.len();
-    let mut insert = a.iter().map(|&a| norm_axis(ctx, a, rank)).collect::<Result<Vec<_>, _>>()?;
+    let mut insert = a
+        .iter()
+        .map(|&a| norm_axis(ctx, a, rank))
+        .collect::<Result<Vec<_>, _>>()?;
     insert.sort_unstable();
     if insert.windows(2).any(|w| w[0] == w[1]) {
         return Err(ctx.bad_model(format!("Unsqueeze axes {a:?} repeat")));
     }
     let mut rest = shape.iter();
-    let out = (0..rank).map(|d| if insert.contains(&d) { 1 } else { *rest.next().expect("counted") }).collect();
+    let out = (0..rank)
+        .map(|d| {
+            if insert.contains(&d) {
+                1
+            } else {
+                *rest.next().expect("counted")
+            }
+        })
+        .collect();
     emit(ctx, x, out)
 }

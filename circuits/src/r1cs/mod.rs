@@ -32,7 +32,11 @@ pub struct SparseMatrix {
 
 impl SparseMatrix {
     fn new() -> Self {
-        SparseMatrix { row_ptr: vec![0], cols: Vec::new(), vals: Vec::new() }
+        SparseMatrix {
+            row_ptr: vec![0],
+            cols: Vec::new(),
+            vals: Vec::new(),
+        }
     }
 
     fn push_row(&mut self, lc: &Lc) {
@@ -58,7 +62,10 @@ impl SparseMatrix {
     /// The terms of row `i` as (column, coefficient).
     pub fn row(&self, i: usize) -> impl Iterator<Item = (usize, &Fr)> {
         let r = self.row_ptr[i]..self.row_ptr[i + 1];
-        self.cols[r.clone()].iter().map(|&c| c as usize).zip(&self.vals[r])
+        self.cols[r.clone()]
+            .iter()
+            .map(|&c| c as usize)
+            .zip(&self.vals[r])
     }
 
     /// Row `i` evaluated on the full assignment `z`.
@@ -68,7 +75,9 @@ impl SparseMatrix {
 
     /// The matrix in arkworks' row-of-terms form (`ark_relations::utils::matrix::Matrix`).
     pub fn to_ark(&self) -> Vec<Vec<(Fr, usize)>> {
-        (0..self.num_rows()).map(|i| self.row(i).map(|(c, v)| (*v, c)).collect()).collect()
+        (0..self.num_rows())
+            .map(|i| self.row(i).map(|(c, v)| (*v, c)).collect())
+            .collect()
     }
 }
 
@@ -99,9 +108,9 @@ impl R1cs {
     pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {
         use rayon::prelude::*;
         assert_eq!(z.len(), self.num_variables(), "assignment length");
-        (0..self.num_constraints()).into_par_iter().find_first(|&i| {
-            self.a.eval_row(i, z) * self.b.eval_row(i, z) != self.c.eval_row(i, z)
-        })
+        (0..self.num_constraints())
+            .into_par_iter()
+            .find_first(|&i| self.a.eval_row(i, z) * self.b.eval_row(i, z) != self.c.eval_row(i, z))
     }
 
     /// Whether `z` satisfies every constraint.
@@ -148,7 +157,11 @@ impl Builder {
 
     /// The `i`-th public input variable.
     pub fn public(&self, i: usize) -> Var {
-        assert!(i < self.num_public, "public input {i} of {}", self.num_public);
+        assert!(
+            i < self.num_public,
+            "public input {i} of {}",
+            self.num_public
+        );
         Var(1 + i as u32)
     }
 
@@ -165,7 +178,12 @@ impl Builder {
     }
 
     /// Enforces `a · b = c`; the closures run only when matrices are built.
-    pub fn enforce(&mut self, a: impl FnOnce() -> Lc, b: impl FnOnce() -> Lc, c: impl FnOnce() -> Lc) {
+    pub fn enforce(
+        &mut self,
+        a: impl FnOnce() -> Lc,
+        b: impl FnOnce() -> Lc,
+        c: impl FnOnce() -> Lc,
+    ) {
         if self.build_matrices {
             self.a.push_row(&a());
             self.b.push_row(&b());
@@ -199,7 +217,11 @@ impl Builder {
 
     /// The region label that constraint `row` belongs to.
     pub fn region_of(regions: &[(usize, String)], row: usize) -> Option<&str> {
-        regions.iter().rev().find(|(start, _)| *start <= row).map(|(_, l)| l.as_str())
+        regions
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= row)
+            .map(|(_, l)| l.as_str())
     }
 
     /// Finishes: the matrices (empty unless built), the full assignment `[1, public, witness]`

@@ -20,7 +20,9 @@ impl ConstraintSynthesizer<Fr> for ReplayCircuit<'_> {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let r1cs = self.r1cs;
         let value = |i: usize| -> Result<Fr, SynthesisError> {
-            self.assignment.map(|z| z[i]).ok_or(SynthesisError::AssignmentMissing)
+            self.assignment
+                .map(|z| z[i])
+                .ok_or(SynthesisError::AssignmentMissing)
         };
         let mut vars = Vec::with_capacity(r1cs.num_variables());
         vars.push(Variable::One);
@@ -34,7 +36,11 @@ impl ConstraintSynthesizer<Fr> for ReplayCircuit<'_> {
             LinearCombination(m.row(row).map(|(c, v)| (*v, vars[c])).collect())
         };
         for row in 0..r1cs.num_constraints() {
-            cs.enforce_r1cs_constraint(|| lc(&r1cs.a, row), || lc(&r1cs.b, row), || lc(&r1cs.c, row))?;
+            cs.enforce_r1cs_constraint(
+                || lc(&r1cs.a, row),
+                || lc(&r1cs.b, row),
+                || lc(&r1cs.c, row),
+            )?;
         }
         Ok(())
     }

@@ -13,11 +13,13 @@ fn read(path: &Path) -> Result<Vec<u8>, Exit> {
 }
 
 fn read_text(path: &Path) -> Result<String, Exit> {
-    std::fs::read_to_string(path).map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
 }
 
 fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Exit> {
-    std::fs::write(path, bytes).map_err(|e| Exit::BadInput(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, bytes)
+        .map_err(|e| Exit::BadInput(format!("cannot write {}: {e}", path.display())))
 }
 
 fn verify_err(e: VerifyError) -> Exit {
@@ -35,10 +37,17 @@ pub fn read_input(path: &Path) -> Result<Vec<f64>, Exit> {
 
 /// The bits policy from the compile options: calibrated with samples, flat with `--bits`,
 /// otherwise the worst case.
-pub fn policy(bits: Option<u32>, input_bits: Option<u32>, samples: Option<&Path>, margin: f64) -> Result<BitsPolicy, Exit> {
+pub fn policy(
+    bits: Option<u32>,
+    input_bits: Option<u32>,
+    samples: Option<&Path>,
+    margin: f64,
+) -> Result<BitsPolicy, Exit> {
     if let Some(path) = samples {
         if !(margin.is_finite() && margin >= 1.0) {
-            return Err(Exit::BadInput(format!("--margin must be at least 1 (got {margin})")));
+            return Err(Exit::BadInput(format!(
+                "--margin must be at least 1 (got {margin})"
+            )));
         }
         let v: serde_json::Value = serde_json::from_str(&read_text(path)?)
             .map_err(|e| Exit::BadInput(format!("{}: not valid JSON: {e}", path.display())))?;
@@ -46,21 +55,41 @@ pub fn policy(bits: Option<u32>, input_bits: Option<u32>, samples: Option<&Path>
             .get("inputs")
             .or_else(|| v.get("input_data"))
             .and_then(|l| l.as_array())
-            .ok_or_else(|| Exit::BadInput(format!("{}: needs an \"inputs\" array of sample inputs", path.display())))?;
+            .ok_or_else(|| {
+                Exit::BadInput(format!(
+                    "{}: needs an \"inputs\" array of sample inputs",
+                    path.display()
+                ))
+            })?;
         let samples = list
             .iter()
             .map(|x| {
-                zkinfer_circuits::input::parse_input_json(&serde_json::json!({ "input": x }).to_string())
-                    .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
+                zkinfer_circuits::input::parse_input_json(
+                    &serde_json::json!({ "input": x }).to_string(),
+                )
+                .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(BitsPolicy::Calibrated { samples, margin, calibrate_input: input_bits.is_none() });
+        return Ok(BitsPolicy::Calibrated {
+            samples,
+            margin,
+            calibrate_input: input_bits.is_none(),
+        });
     }
-    Ok(if bits.is_some() { BitsPolicy::Flat } else { BitsPolicy::WorstCase { max_bits: 48 } })
+    Ok(if bits.is_some() {
+        BitsPolicy::Flat
+    } else {
+        BitsPolicy::WorstCase { max_bits: 48 }
+    })
 }
 
 /// `zkinfer compile`.
-pub fn compile(model: &Path, out: &Path, settings: &Settings, policy: &BitsPolicy) -> Result<(), Exit> {
+pub fn compile(
+    model: &Path,
+    out: &Path,
+    settings: &Settings,
+    policy: &BitsPolicy,
+) -> Result<(), Exit> {
     let bytes = read(model)?;
     let compiled = zkinfer_circuits::compile_calibrated(&bytes, settings, policy)
         .map_err(|e| bad(format!("{}: {e}", model.display())))?;
@@ -75,10 +104,22 @@ pub fn compile(model: &Path, out: &Path, settings: &Settings, policy: &BitsPolic
     Ok(())
 }
 
-fn print_report(layers: &[zkinfer_circuits::compile::LayerReport], size: &zkinfer_circuits::CircuitSize, file: &CircuitFile) {
+fn print_report(
+    layers: &[zkinfer_circuits::compile::LayerReport],
+    size: &zkinfer_circuits::CircuitSize,
+    file: &CircuitFile,
+) {
     let g = &file.graph;
-    let count = |name: &str| size.per_layer.iter().find(|(l, _)| l == name).map_or(0, |(_, c)| *c);
-    println!("{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}", "layer", "op", "shape", "scale", "bits", "constraints");
+    let count = |name: &str| {
+        size.per_layer
+            .iter()
+            .find(|(l, _)| l == name)
+            .map_or(0, |(_, c)| *c)
+    };
+    println!(
+        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
+        "layer", "op", "shape", "scale", "bits", "constraints"
+    );
     let inp = g.input_info();
     println!(
         "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
@@ -100,7 +141,15 @@ fn print_report(layers: &[zkinfer_circuits::compile::LayerReport], size: &zkinfe
             count(&l.name)
         );
     }
-    println!("{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}", "public inputs", "-", "-", "-", "-", count("public inputs"));
+    println!(
+        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
+        "public inputs",
+        "-",
+        "-",
+        "-",
+        "-",
+        count("public inputs")
+    );
     println!(
         "total: {} constraints, {} variables, {} public inputs; circuit {}",
         size.constraints,
@@ -114,7 +163,10 @@ fn print_report(layers: &[zkinfer_circuits::compile::LayerReport], size: &zkinfe
 pub fn setup(circuit: &Path, pk_path: &Path, vk_path: &Path) -> Result<(), Exit> {
     let c = CircuitFile::read(circuit).map_err(bad)?;
     let start = Instant::now();
-    let (pk, vk) = with_spinner("setup", || zkinfer_prover::setup(&c, &mut rand::rngs::OsRng)).map_err(bad)?;
+    let (pk, vk) = with_spinner("setup", || {
+        zkinfer_prover::setup(&c, &mut rand::rngs::OsRng)
+    })
+    .map_err(bad)?;
     let took = start.elapsed();
     let pk_bytes = pk.to_bytes();
     let vk_bytes = vk.to_bytes();
@@ -140,7 +192,10 @@ pub fn run(circuit: &Path, input: &Path, trace_out: Option<&Path>) -> Result<(),
     let trace = zkinfer_circuits::infer(g, &q).map_err(bad)?;
     let out = g.output_info();
     let quantized = trace.output(g);
-    let values: Vec<f64> = quantized.iter().map(|&v| zkinfer_circuits::fixed::dequantize(v, out.scale)).collect();
+    let values: Vec<f64> = quantized
+        .iter()
+        .map(|&v| zkinfer_circuits::fixed::dequantize(v, out.scale))
+        .collect();
     let obj = serde_json::json!({"shape": out.shape, "scale": out.scale, "quantized": quantized, "values": values});
     println!("{}", serde_json::to_string_pretty(&obj).expect("json"));
     if let Some(path) = trace_out {
@@ -150,13 +205,22 @@ pub fn run(circuit: &Path, input: &Path, trace_out: Option<&Path>) -> Result<(),
             .zip(&trace.tensors)
             .map(|(t, v)| serde_json::json!({"name": t.name, "shape": t.shape, "scale": t.scale, "bits": t.bits, "values": v}))
             .collect();
-        write(path, serde_json::to_vec(&serde_json::json!({"tensors": tensors})).expect("json"))?;
+        write(
+            path,
+            serde_json::to_vec(&serde_json::json!({"tensors": tensors})).expect("json"),
+        )?;
     }
     Ok(())
 }
 
 /// `zkinfer prove`; returns the proof file.
-pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &str) -> Result<ProofFile, Exit> {
+pub fn prove(
+    circuit: &Path,
+    pk: &Path,
+    input: &Path,
+    proof: &Path,
+    backend: &str,
+) -> Result<ProofFile, Exit> {
     check_backend(backend)?;
     let start = Instant::now();
     let c = CircuitFile::read(circuit).map_err(bad)?;
@@ -164,7 +228,8 @@ pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &st
     let x = read_input(input)?;
     let prover = ModelProver::new(c, key, backend).map_err(bad)?;
     let load = start.elapsed();
-    let (file, t) = with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
+    let (file, t) =
+        with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
     write(proof, file.to_json())?;
     println!(
         "prove: {:.3} s (load {:.3} s, inference {:.3} s, witness {:.3} s, groth16 {:.3} s); proof {} bytes -> {}",
@@ -181,13 +246,18 @@ pub fn prove(circuit: &Path, pk: &Path, input: &Path, proof: &Path, backend: &st
 
 /// Checks a backend name early (before loading keys), so a typo costs nothing.
 pub fn check_backend(name: &str) -> Result<(), Exit> {
-    zkinfer_gpu::backend_from_name(name).map(|_| ()).map_err(bad)
+    zkinfer_gpu::backend_from_name(name)
+        .map(|_| ())
+        .map_err(bad)
 }
 
 /// `zkinfer verify`.
 pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit> {
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
-    let files: Vec<ProofFile> = proofs.iter().map(|p| ProofFile::read(p).map_err(verify_err)).collect::<Result<_, _>>()?;
+    let files: Vec<ProofFile> = proofs
+        .iter()
+        .map(|p| ProofFile::read(p).map_err(verify_err))
+        .collect::<Result<_, _>>()?;
     let start = Instant::now();
     if let [one] = files.as_slice() {
         zkinfer_verifier::verify(&vk, one).map_err(verify_err)?;
@@ -196,7 +266,11 @@ pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit>
         zkinfer_verifier::verify_batch(&items).map_err(|e| {
             let code = e.exit_code();
             let msg = format!("{e}");
-            let named: Vec<String> = e.indices().iter().map(|&i| proofs[i].display().to_string()).collect();
+            let named: Vec<String> = e
+                .indices()
+                .iter()
+                .map(|&i| proofs[i].display().to_string())
+                .collect();
             let msg = format!("{msg} (bad: {})", named.join(", "));
             if code == 1 {
                 Exit::Invalid(msg)
@@ -205,7 +279,12 @@ pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit>
             }
         })?;
     }
-    println!("valid ({} proof{}, {:.2} ms)", files.len(), if files.len() == 1 { "" } else { "s" }, start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "valid ({} proof{}, {:.2} ms)",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        start.elapsed().as_secs_f64() * 1e3
+    );
     Ok(())
 }
 
@@ -229,12 +308,18 @@ pub fn calldata(proof: &Path, vk_path: &Path) -> Result<(), Exit> {
 /// `zkinfer export --format snarkjs`.
 pub fn export(format: &str, vk_path: &Path, proof: &Path, out: &Path) -> Result<(), Exit> {
     if format != "snarkjs" {
-        return Err(Exit::BadInput(format!("unknown export format '{format}' (supported: snarkjs)")));
+        return Err(Exit::BadInput(format!(
+            "unknown export format '{format}' (supported: snarkjs)"
+        )));
     }
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
     let p = ProofFile::read(proof).map_err(verify_err)?;
-    std::fs::create_dir_all(out).map_err(|e| Exit::BadInput(format!("cannot create {}: {e}", out.display())))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| Exit::BadInput(format!("cannot create {}: {e}", out.display())))?;
     zkinfer_verifier::export_snarkjs(&vk, &p, out).map_err(verify_err)?;
-    println!("wrote verification_key.json, proof.json, public.json to {}", out.display());
+    println!(
+        "wrote verification_key.json, proof.json, public.json to {}",
+        out.display()
+    );
     Ok(())
 }

@@ -33,7 +33,11 @@ pub fn bad<E: std::fmt::Display>(e: E) -> Exit {
 }
 
 #[derive(Parser)]
-#[command(name = "zkinfer", version, about = "Verifiable neural-network inference: ONNX in, Groth16 proof out")]
+#[command(
+    name = "zkinfer",
+    version,
+    about = "Verifiable neural-network inference: ONNX in, Groth16 proof out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -151,7 +155,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Compile { model, out, scale, weight_scale, bits, input_bits, calibrate, margin } => {
+        Command::Compile {
+            model,
+            out,
+            scale,
+            weight_scale,
+            bits,
+            input_bits,
+            calibrate,
+            margin,
+        } => {
             let s = zkinfer_circuits::Settings {
                 scale,
                 weight_scale: weight_scale.unwrap_or(scale),
@@ -162,14 +175,27 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 .and_then(|policy| commands::compile(&model, &out, &s, &policy))
         }
         Command::Setup { circuit, pk, vk } => commands::setup(&circuit, &pk, &vk),
-        Command::Run { circuit, input, trace } => commands::run(&circuit, &input, trace.as_deref()),
-        Command::Prove { circuit, pk, input, proof, backend } => {
-            commands::prove(&circuit, &pk, &input, &proof, &backend).map(|_| ())
-        }
+        Command::Run {
+            circuit,
+            input,
+            trace,
+        } => commands::run(&circuit, &input, trace.as_deref()),
+        Command::Prove {
+            circuit,
+            pk,
+            input,
+            proof,
+            backend,
+        } => commands::prove(&circuit, &pk, &input, &proof, &backend).map(|_| ()),
         Command::Verify { vk, proof } => commands::verify(&vk, &proof),
         Command::ExportVerifier { vk, out } => commands::export_verifier(&vk, &out),
         Command::Calldata { proof, vk } => commands::calldata(&proof, &vk),
-        Command::Export { format, vk, proof, out } => commands::export(&format, &vk, &proof, &out),
+        Command::Export {
+            format,
+            vk,
+            proof,
+            out,
+        } => commands::export(&format, &vk, &proof, &out),
         Command::Demo { backend } => demo::run(&backend),
     };
     match result {
