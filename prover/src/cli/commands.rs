@@ -231,13 +231,22 @@ pub fn prove(
     let (file, t) =
         with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
     write(proof, file.to_json())?;
+    let st = &t.stages;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     println!(
-        "prove: {:.3} s (load {:.3} s, inference {:.3} s, witness {:.3} s, groth16 {:.3} s); proof {} bytes -> {}",
+        "prove: {:.3} s (load {:.3} s, inference {:.3} s, witness {:.3} s, groth16 {:.3} s: witness map {:.1} ms, \
+         MSMs A {:.1} / B-G1 {:.1} / B-G2 {:.1} / L {:.1} / H {:.1} ms); proof {} bytes -> {}",
         start.elapsed().as_secs_f64(),
         load.as_secs_f64(),
         t.inference.as_secs_f64(),
         t.witness.as_secs_f64(),
         t.prove.as_secs_f64(),
+        ms(st.witness_map),
+        ms(st.msm_a),
+        ms(st.msm_b_g1),
+        ms(st.msm_b_g2),
+        ms(st.msm_l),
+        ms(st.msm_h),
         file.proof.len() / 2,
         proof.display()
     );
