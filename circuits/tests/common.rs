@@ -112,3 +112,46 @@ pub fn check_op_fixture(
     );
     (err, s.r1cs.num_constraints())
 }
+
+/// Agreement of argmax and the largest logit error of a compiled model on the digits test split.
+pub fn digits_agreement(
+    name: &str,
+    shape: &[usize],
+    policy: &zkinfer_circuits::BitsPolicy,
+) -> (f64, f64, usize) {
+    let bytes = read(&format!("{name}/model.onnx"));
+    let s = zkinfer_circuits::Settings {
+        scale: 7,
+        weight_scale: 7,
+        bits: 16,
+        input_bits: 9,
+    };
+    let g = zkinfer_circuits::compile_calibrated(&bytes, &s, policy)
+        .unwrap()
+        .graph;
+    let float = zkinfer_circuits::reference::FloatModel::load(&bytes, shape).unwrap();
+    let (inputs, _) = digits_test();
+    let (mut agree, mut max_err) = (0usize, 0f64);
+    for x in &inputs {
+        let f = float.run(x).unwrap();
+        let q = zkinfer_circuits::quantize_input(&g, x).unwrap();
+        let t = zkinfer_circuits::infer(&g, &q).unwrap();
+        let out: Vec<f64> = t
+            .output(&g)
+            .iter()
+            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 7))
+            .collect();
+        agree += usize::from(argmax(&f) == argmax(&out));
+        max_err = f
+            .iter()
+            .zip(&out)
+            .map(|(a, b)| (a - b).abs())
+            .fold(max_err, f64::max);
+    }
+    let size = zkinfer_circuits::measure(&g).unwrap();
+    (
+        agree as f64 / inputs.len() as f64,
+        max_err,
+        size.constraints,
+    )
+}

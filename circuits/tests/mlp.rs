@@ -16,33 +16,9 @@ fn settings() -> Settings {
 
 #[test]
 fn quantised_mlp_agrees_with_the_float_model() {
-    let bytes = read("mlp/model.onnx");
-    let g = compile(&bytes, &settings()).unwrap().graph;
-    let float = zkinfer_circuits::reference::FloatModel::load(&bytes, &[1, 64]).unwrap();
-    let (inputs, _) = digits_test();
-    let (mut agree, mut max_err) = (0usize, 0f64);
-    for x in &inputs {
-        let f = float.run(x).unwrap();
-        let q = quantize_input(&g, x).unwrap();
-        let t = infer(&g, &q).unwrap();
-        let out: Vec<f64> = t
-            .output(&g)
-            .iter()
-            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 7))
-            .collect();
-        agree += usize::from(argmax(&f) == argmax(&out));
-        max_err = f
-            .iter()
-            .zip(&out)
-            .map(|(a, b)| (a - b).abs())
-            .fold(max_err, f64::max);
-    }
-    let rate = agree as f64 / inputs.len() as f64;
-    println!(
-        "MLP: argmax agreement {agree}/{} = {:.2}%, largest logit error {max_err:.4}",
-        inputs.len(),
-        rate * 100.0
-    );
+    let (rate, max_err, constraints) =
+        digits_agreement("mlp", &[1, 64], &zkinfer_circuits::BitsPolicy::Flat);
+    println!("MLP (flat 16 bits): argmax agreement {:.2}%, largest logit error {max_err:.4}, {constraints} constraints", rate * 100.0);
     assert!(rate >= 0.97, "agreement {rate}");
 }
 

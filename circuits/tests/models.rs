@@ -23,43 +23,6 @@ fn samples(name: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Agreement of argmax and the largest logit error of a compiled model on the digits test split.
-fn digits_agreement(name: &str, shape: &[usize], policy: &BitsPolicy) -> (f64, f64, usize) {
-    let bytes = read(&format!("{name}/model.onnx"));
-    let s = Settings {
-        scale: 7,
-        weight_scale: 7,
-        bits: 16,
-        input_bits: 9,
-    };
-    let g = compile_calibrated(&bytes, &s, policy).unwrap().graph;
-    let float = zkinfer_circuits::reference::FloatModel::load(&bytes, shape).unwrap();
-    let (inputs, _) = digits_test();
-    let (mut agree, mut max_err) = (0usize, 0f64);
-    for x in &inputs {
-        let f = float.run(x).unwrap();
-        let q = quantize_input(&g, x).unwrap();
-        let t = infer(&g, &q).unwrap();
-        let out: Vec<f64> = t
-            .output(&g)
-            .iter()
-            .map(|&v| zkinfer_circuits::fixed::dequantize(v, 7))
-            .collect();
-        agree += usize::from(argmax(&f) == argmax(&out));
-        max_err = f
-            .iter()
-            .zip(&out)
-            .map(|(a, b)| (a - b).abs())
-            .fold(max_err, f64::max);
-    }
-    let size = zkinfer_circuits::measure(&g).unwrap();
-    (
-        agree as f64 / inputs.len() as f64,
-        max_err,
-        size.constraints,
-    )
-}
-
 #[test]
 fn cnn_agrees_with_the_float_model() {
     for (label, policy) in [

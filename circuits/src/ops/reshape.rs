@@ -88,7 +88,8 @@ pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     emit(ctx, x, shape)
 }
 
-fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
+/// Emits a shape-only node viewing tensor `x` as `shape` (values, scale and bits unchanged).
+pub(crate) fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
     let info = ctx.tensor(x).clone();
     let op_type = ctx.op_type().to_string();
     ctx.emit(

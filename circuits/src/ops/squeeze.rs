@@ -2,7 +2,6 @@
 //! so they cost no constraint.
 
 use super::gather::norm_axis;
-use super::reshape::Reshape;
 use crate::compile::{CompileError, LowerCtx};
 
 /// The `axes` of the node: a constant int64 input (opset ≥ 13) or the attribute (older).
@@ -13,19 +12,7 @@ fn axes(ctx: &LowerCtx) -> Result<Option<Vec<i64>>, CompileError> {
     })
 }
 
-fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<(), CompileError> {
-    let info = ctx.tensor(x).clone();
-    let op_type = ctx.op_type().to_string();
-    ctx.emit(
-        &op_type,
-        super::QOp::Reshape(Reshape),
-        vec![x],
-        shape,
-        info.scale,
-        info.bits,
-    );
-    Ok(())
-}
+use super::reshape::emit;
 
 /// ONNX `Squeeze`: removes the given size-1 axes (all size-1 axes when none are given).
 pub fn lower_squeeze(ctx: &mut LowerCtx) -> Result<(), CompileError> {
