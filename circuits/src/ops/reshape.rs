@@ -74,7 +74,7 @@ pub fn lower_reshape(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     }
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
-        if known == 0 || info.len() % known != 0 {
+        if known == 0 || !info.len().is_multiple_of(known) {
             return Err(ctx.bad_model(format!(
                 "cannot reshape {:?} to {:?}",
                 info.shape, target.data
