@@ -276,8 +276,11 @@ fn bad_models_are_refused_with_exit_2() {
 }
 
 fn prove_with(input: &serde_json::Value, pk: &Path) -> Output {
+    // Tests run in parallel: every call gets its own input file.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let f = flow();
-    let inp = write_json("bad_input.json", input);
+    let inp = write_json(&format!("bad_input_{n}.json"), input);
     zkinfer(&[
         "prove",
         "--circuit",
