@@ -42,16 +42,11 @@ pub fn compile_calibrated(
     match policy {
         BitsPolicy::Flat => compile_with(bytes, settings, &Overrides::default()),
         BitsPolicy::WorstCase { max_bits } => {
-            let wide = Settings {
-                bits: WIDE_BITS,
-                ..settings.clone()
-            };
-            let probe = compile_with(
+            let probe = probe(
                 bytes,
-                &wide,
-                &Overrides {
-                    tensor_bits: HashMap::new(),
-                    fuse: false,
+                Settings {
+                    bits: WIDE_BITS,
+                    ..settings.clone()
                 },
             )?;
             let tensor_bits = probe
@@ -84,17 +79,12 @@ pub fn compile_calibrated(
                     "calibration needs at least one sample input".into(),
                 ));
             }
-            let wide = Settings {
-                bits: WIDE_BITS,
-                input_bits: WIDE_BITS,
-                ..settings.clone()
-            };
-            let probe = compile_with(
+            let probe = probe(
                 bytes,
-                &wide,
-                &Overrides {
-                    tensor_bits: HashMap::new(),
-                    fuse: false,
+                Settings {
+                    bits: WIDE_BITS,
+                    input_bits: WIDE_BITS,
+                    ..settings.clone()
                 },
             )?;
             let g = &probe.graph;
@@ -133,4 +123,17 @@ pub fn compile_calibrated(
             )
         }
     }
+}
+
+/// The measuring compile: `wide` settings, no per-tensor bits, no fusion (so every ONNX value,
+/// a pre-ReLU accumulator included, is a tensor of its own).
+fn probe(bytes: &[u8], wide: Settings) -> Result<Compiled, CompileError> {
+    compile_with(
+        bytes,
+        &wide,
+        &Overrides {
+            tensor_bits: HashMap::new(),
+            fuse: false,
+        },
+    )
 }

@@ -93,19 +93,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         hi,
         in_bits: info.bits,
     };
-    let (a, z) = op
-        .bounds(&[compare::signed_interval(info.bits)])
-        .expect("clip bounds never fail");
-    let bits = fixed::bits_for_range(a, z);
-    ctx.emit(
-        "Clip",
-        super::QOp::Clip(op),
-        vec![x],
-        info.shape,
-        info.scale,
-        bits,
-    );
-    Ok(())
+    compare::emit_bounded(ctx, "Clip", super::QOp::Clip(op), x)
 }
 
 #[cfg(test)]

@@ -11,6 +11,24 @@ use crate::gadgets::{self, fr, RangeError};
 use crate::r1cs::{Builder, Lc};
 use ark_ff::One;
 
+/// Emits a one-input op whose output gets the bits its [`super::Op::bounds`] needs over the
+/// input's full signed range (Clip, LeakyRelu): the output is never checked wider than it can be.
+pub(crate) fn emit_bounded(
+    ctx: &mut crate::compile::LowerCtx,
+    op_type: &str,
+    op: super::QOp,
+    x: crate::graph::TensorId,
+) -> Result<(), crate::compile::CompileError> {
+    let info = ctx.tensor(x).clone();
+    let (lo, hi) = op
+        .as_op()
+        .bounds(&[signed_interval(info.bits)])
+        .map_err(|why| ctx.bad_model(why))?;
+    let bits = fixed::bits_for_range(lo, hi);
+    ctx.emit(op_type, op, vec![x], info.shape, info.scale, bits);
+    Ok(())
+}
+
 /// The interval of a tensor whose values fit `bits` signed bits.
 pub fn signed_interval(bits: u32) -> (i128, i128) {
     let half = 1i128 << (bits - 1);

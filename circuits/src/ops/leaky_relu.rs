@@ -128,19 +128,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         in_bits: info.bits,
         t_bits: fixed::bits_for_range(t.0, t.1),
     };
-    let (a, z) = op
-        .bounds(&[compare::signed_interval(info.bits)])
-        .map_err(|why| ctx.bad_model(why))?;
-    let bits = fixed::bits_for_range(a, z);
-    ctx.emit(
-        "LeakyRelu",
-        super::QOp::LeakyRelu(op),
-        vec![x],
-        info.shape,
-        info.scale,
-        bits,
-    );
-    Ok(())
+    compare::emit_bounded(ctx, "LeakyRelu", super::QOp::LeakyRelu(op), x)
 }
 
 #[cfg(test)]
