@@ -99,20 +99,34 @@ fn flow() -> &'static Flow {
         compile_setup(&dir, "mlp", "7");
         compile_setup(&dir, "other", "6");
         let f = Flow { dir };
-        let o = zkinfer(&[
-            "prove",
-            "--circuit",
-            s(&f.p("mlp.zkc")),
-            "--pk",
-            s(&f.p("mlp.pk")),
-            "--input",
-            s(&fixture("mlp/input.json")),
-            "--proof",
-            s(&f.p("proof.json")),
-        ]);
+        let o = prove_mlp(
+            &f.dir,
+            &f.p("mlp.pk"),
+            &fixture("mlp/input.json"),
+            &f.p("proof.json"),
+            &[],
+        );
         expect_exit(&o, 0);
         f
     })
+}
+
+/// `zkinfer prove` of the MLP circuit with `pk`, `input` and extra arguments.
+fn prove_mlp(dir: &Path, pk: &Path, input: &Path, proof: &Path, extra: &[&str]) -> Output {
+    let zkc = dir.join("mlp.zkc");
+    let mut args = vec![
+        "prove",
+        "--circuit",
+        s(&zkc),
+        "--pk",
+        s(pk),
+        "--input",
+        s(input),
+        "--proof",
+        s(proof),
+    ];
+    args.extend_from_slice(extra);
+    zkinfer(&args)
 }
 
 fn verify(vk: &Path, proof: &Path) -> Output {
@@ -281,17 +295,7 @@ fn prove_with(input: &serde_json::Value, pk: &Path) -> Output {
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let f = flow();
     let inp = write_json(&format!("bad_input_{n}.json"), input);
-    zkinfer(&[
-        "prove",
-        "--circuit",
-        s(&f.p("mlp.zkc")),
-        "--pk",
-        s(pk),
-        "--input",
-        s(&inp),
-        "--proof",
-        s(&f.p("unused.json")),
-    ])
+    prove_mlp(&f.dir, pk, &inp, &f.p("unused.json"), &[])
 }
 
 #[test]
@@ -343,19 +347,13 @@ fn usage_errors_exit_2() {
     expect_exit(&zkinfer(&["prove"]), 2);
     expect_exit(&zkinfer(&["no-such-command"]), 2);
     let f = flow();
-    let o = zkinfer(&[
-        "prove",
-        "--circuit",
-        s(&f.p("mlp.zkc")),
-        "--pk",
-        s(&f.p("mlp.pk")),
-        "--input",
-        s(&fixture("mlp/input.json")),
-        "--proof",
-        s(&f.p("x.json")),
-        "--backend",
-        "tpu",
-    ]);
+    let o = prove_mlp(
+        &f.dir,
+        &f.p("mlp.pk"),
+        &fixture("mlp/input.json"),
+        &f.p("x.json"),
+        &["--backend", "tpu"],
+    );
     let e = expect_exit(&o, 2);
     assert!(e.contains("tpu"), "{e}");
 }
