@@ -49,17 +49,11 @@ pub fn compile_calibrated(
                     ..settings.clone()
                 },
             )?;
-            let tensor_bits = probe
-                .layers
-                .iter()
-                .zip(&probe.graph.nodes)
-                .map(|(l, n)| {
-                    (
-                        probe.graph.tensors[n.output].name.clone(),
-                        l.worst_case_bits.min(*max_bits).max(2),
-                    )
-                })
-                .collect();
+            let mut bits = vec![None; probe.graph.tensors.len()];
+            for (l, n) in probe.layers.iter().zip(&probe.graph.nodes) {
+                bits[n.output] = Some(l.worst_case_bits.min(*max_bits).max(2));
+            }
+            let tensor_bits = bits_by_name(&probe, |t| bits[t]);
             compile_with(
                 bytes,
                 settings,
@@ -104,11 +98,7 @@ pub fn compile_calibrated(
             }
             let widen = |v: i128| (v as f64 * margin).round() as i128;
             let bits_of = |k: usize| bits_for_range(widen(lo[k]), widen(hi[k])).max(2);
-            let tensor_bits: HashMap<String, u32> = g
-                .nodes
-                .iter()
-                .map(|n| (g.tensors[n.output].name.clone(), bits_of(n.output)))
-                .collect();
+            let tensor_bits = bits_by_name(&probe, |t| (t != g.input).then(|| bits_of(t)));
             let mut s = settings.clone();
             if *calibrate_input {
                 s.input_bits = bits_of(g.input);
@@ -123,6 +113,17 @@ pub fn compile_calibrated(
             )
         }
     }
+}
+
+/// The bits for every ONNX value name of the probe compile: each name bound to a tensor (an
+/// Identity's output names its input's tensor) gets that tensor's bits, so the real compile,
+/// which may fuse differently, finds them under whichever name it asks for.
+fn bits_by_name(probe: &Compiled, bits: impl Fn(usize) -> Option<u32>) -> HashMap<String, u32> {
+    probe
+        .names
+        .iter()
+        .filter_map(|(name, &t)| bits(t).map(|b| (name.clone(), b)))
+        .collect()
 }
 
 /// The measuring compile: `wide` settings, no per-tensor bits, no fusion (so every ONNX value,

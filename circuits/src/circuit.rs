@@ -8,11 +8,12 @@ use crate::gadgets;
 use crate::graph::QGraph;
 use crate::inference::{InferenceError, Trace};
 use crate::ops::{relu::ensure_signed, CTensor, CValue};
-use crate::r1cs::{Builder, Lc, Synthesis};
+use crate::r1cs::{Builder, Lc, R1cs, Synthesis};
 use ark_bn254::Fr;
 
 /// Synthesises the circuit for `trace`. With `build_matrices = false` only the assignment is
-/// produced (the constraint matrices do not depend on the trace, so a prover builds them once).
+/// produced (the constraint matrices do not depend on the trace, so a prover builds them once
+/// with [`constraint_matrices`]).
 pub fn synthesize(
     g: &QGraph,
     trace: &Trace,
@@ -22,13 +23,45 @@ pub fn synthesize(
     let public: Vec<Fr> =
         zkinfer_verifier::pack_public_inputs(&layout, &trace.tensors[g.input], trace.output(g))
             .map_err(|e| range_error(g, "output", 0, 0, g.output_info().bits, &e.to_string()))?;
-    let mut b = Builder::new(public, build_matrices);
+    let b = Builder::new(public, build_matrices);
+    let s = synthesize_into(g, b, &trace.tensors[g.input])?;
+    debug_assert!(s.trace_outputs.iter().all(|(t, values)| values
+        .iter()
+        .zip(&trace.tensors[*t])
+        .all(|(c, &v)| *c == i128::from(v))));
+    Ok(s.synthesis)
+}
 
+/// The constraint matrices of `g`, from the graph alone: no input is run, so they exist for
+/// every graph the compiler accepts, whatever input range it was calibrated for, and are the
+/// same matrices every proof's assignment satisfies.
+pub fn constraint_matrices(g: &QGraph) -> Result<R1cs, InferenceError> {
+    Ok(structure(g, true)?.r1cs)
+}
+
+fn structure(g: &QGraph, build_matrices: bool) -> Result<Synthesis, InferenceError> {
+    let n_public = g.public_layout().num_public_inputs();
+    let b = Builder::for_structure(n_public, build_matrices);
+    let zero = vec![0i64; g.input_info().len()];
+    Ok(synthesize_into(g, b, &zero)?.synthesis)
+}
+
+struct Synthesised {
+    synthesis: Synthesis,
+    /// Every node's output values as the circuit computed them (for the trace check).
+    trace_outputs: Vec<(usize, Vec<i128>)>,
+}
+
+fn synthesize_into(
+    g: &QGraph,
+    mut b: Builder,
+    input_q: &[i64],
+) -> Result<Synthesised, InferenceError> {
     b.begin_region("input");
     let info = g.input_info();
     let mut values: Vec<Option<CTensor>> = vec![None; g.tensors.len()];
     let mut input = Vec::with_capacity(info.len());
-    for (index, &v) in trace.tensors[g.input].iter().enumerate() {
+    for (index, &v) in input_q.iter().enumerate() {
         let s = gadgets::signed(&mut b, i128::from(v), info.bits)
             .map_err(|e| range_error(g, "input", index, e.value, e.bits, "input"))?;
         input.push(CValue {
@@ -38,6 +71,7 @@ pub fn synthesize(
         });
     }
     values[g.input] = Some(input);
+    let mut trace_outputs = Vec::new();
 
     for n in &g.nodes {
         b.begin_region(n.name.clone());
@@ -56,10 +90,9 @@ pub fn synthesize(
                 bits: e.range.bits,
             }
         })?;
-        debug_assert!(out
-            .iter()
-            .zip(&trace.tensors[n.output])
-            .all(|(c, &t)| c.value == i128::from(t)));
+        if cfg!(debug_assertions) {
+            trace_outputs.push((n.output, out.iter().map(|c| c.value).collect()));
+        }
         values[n.output] = Some(out);
     }
 
@@ -84,7 +117,10 @@ pub fn synthesize(
         .collect::<Vec<_>>();
     let used = gadgets::pack_public(&mut b, 0, &input_lcs, info.bits);
     gadgets::pack_public(&mut b, used, &out_lcs, out_bits);
-    Ok(b.finish())
+    Ok(Synthesised {
+        synthesis: b.finish(),
+        trace_outputs,
+    })
 }
 
 /// Whether the output tensor is proven to fit its bits by the op that produced it: a fused
@@ -126,11 +162,9 @@ fn range_error(
 }
 
 /// The number of constraints, variables and public inputs of the circuit, and the constraints
-/// per layer, measured by synthesising the witness of an all-zero input (cheap: no matrices).
+/// per layer, from the graph alone (no input is run, no matrix is built).
 pub fn measure(g: &QGraph) -> Result<CircuitSize, InferenceError> {
-    let zero = vec![0i64; g.input_info().len()];
-    let trace = crate::inference::infer(g, &zero)?;
-    let s = synthesize(g, &trace, false)?;
+    let s = structure(g, false)?;
     let mut per_layer = Vec::new();
     for (i, (start, label)) in s.regions.iter().enumerate() {
         let end = s.regions.get(i + 1).map_or(s.num_constraints, |r| r.0);

@@ -35,6 +35,10 @@ pub struct LayerReport {
     pub bits: u32,
     /// Signed bits the worst-case input (any input within the input's bits) could need.
     pub worst_case_bits: u32,
+    /// A bound on the layer's error against the float model (real units) for any input within
+    /// the input's range, from the input's own rounding through every layer up to this one
+    /// ([`crate::ops::Op::error_bound`]); the float model's f32 arithmetic is not included.
+    pub error_bound: f64,
 }
 
 /// A compiled model and what compile observed.
@@ -43,6 +47,9 @@ pub struct Compiled {
     pub layers: Vec<LayerReport>,
     /// Layers whose worst case exceeds their bits: inputs driving them there fail at prove time.
     pub warnings: Vec<String>,
+    /// Every ONNX value name that lowering bound to a tensor (an Identity's output and the
+    /// outputs of fused ops name the same tensor as their input), the input included.
+    pub names: HashMap<String, TensorId>,
 }
 
 /// Per-compile choices that are not settings of the circuit itself: the bits picked for
@@ -79,8 +86,13 @@ pub struct LowerCtx<'a> {
     values: HashMap<String, TensorId>,
     /// tensor → index of the node producing it.
     producer: HashMap<TensorId, usize>,
-    /// ONNX value name → number of consumers (a graph output counts as one).
+    /// ONNX value name → number of reads of it (each node input slot, and the graph output).
     consumers: HashMap<String, usize>,
+    /// tensor → its reads not yet accounted for: the reads of every name bound to the tensor,
+    /// less those of nodes that only renamed it (Identity) or were fused into its producer.
+    /// A fusion rewrites what the tensor holds, so it is allowed only when the fusing node is
+    /// the one read left: lowering reasons about tensors, never about value names.
+    open_reads: HashMap<TensorId, usize>,
     emitted: bool,
     /// Float weights and biases of affine nodes, by node index (for folding BatchNormalization).
     float_params: HashMap<usize, FloatParams>,
@@ -241,32 +253,54 @@ impl<'a> LowerCtx<'a> {
         &mut self.nodes[i]
     }
 
-    /// The node producing `t` when this ONNX node is the only consumer of `t` (safe to fuse).
+    /// The node producing `t` when this ONNX node is the only reader of tensor `t` under any
+    /// of its names (an Identity alias, a graph output and an earlier node reading it all
+    /// count), so that fusing into the producer changes what no one else reads.
     pub fn sole_producer(&self, t: TensorId) -> Option<usize> {
         if !self.overrides.fuse {
             return None;
         }
-        let names: Vec<&String> = self
+        let reads_here = self
             .node
             .input
             .iter()
             .filter(|n| self.values.get(*n) == Some(&t))
-            .collect();
-        let [only] = names.as_slice() else {
-            return None;
-        };
-        if self.consumers.get(*only).copied().unwrap_or(0) != 1 {
+            .count();
+        if reads_here != 1 || self.open_reads.get(&t).copied().unwrap_or(0) != 1 {
             return None;
         }
         self.producer.get(&t).copied()
     }
 
-    /// Binds this node's output to an existing tensor (for fused and shape-free ops).
+    /// Binds ONNX value `name` to tensor `t`, adding the name's reads to the tensor's.
+    fn bind(&mut self, name: String, t: TensorId) {
+        *self.open_reads.entry(t).or_default() += self.consumers.get(&name).copied().unwrap_or(0);
+        self.values.insert(name, t);
+    }
+
+    /// Binds this node's output to tensor `t`, which this node reads and passes on unchanged
+    /// (Identity): its read is no read of its own, its output's readers read `t`.
     pub fn alias_output(&mut self, t: TensorId) {
+        self.close_read(t);
+        let out = self.node.output[0].clone();
+        self.bind(out, t);
+        self.emitted = true;
+    }
+
+    /// Binds this node's output to tensor `t` after this node was fused into `t`'s producer
+    /// (found by [`LowerCtx::sole_producer`]): `t` now holds this node's output.
+    pub fn fuse_output(&mut self, t: TensorId) {
+        self.close_read(t);
         let out = self.node.output[0].clone();
         self.tensors[t].name = out.clone();
-        self.values.insert(out, t);
+        self.bind(out, t);
         self.emitted = true;
+    }
+
+    fn close_read(&mut self, t: TensorId) {
+        if let Some(r) = self.open_reads.get_mut(&t) {
+            *r = r.saturating_sub(1);
+        }
     }
 
     /// Adds a quantised node producing a new tensor bound to this ONNX node's output.
@@ -295,7 +329,7 @@ impl<'a> LowerCtx<'a> {
             inputs,
             output: id,
         });
-        self.values.insert(out, id);
+        self.bind(out, id);
         self.emitted = true;
     }
 
@@ -371,12 +405,14 @@ pub fn compile_with(
         node_label: String::new(),
         tensors: vec![input_info],
         nodes: Vec::new(),
-        values: HashMap::from([(g.input_name.clone(), 0)]),
+        values: HashMap::new(),
         producer: HashMap::new(),
         consumers,
+        open_reads: HashMap::new(),
         emitted: false,
         float_params: HashMap::new(),
     };
+    ctx.bind(g.input_name.clone(), 0);
     for (i, node) in g.nodes.iter().enumerate() {
         ctx.node = node;
         ctx.node_label = if node.name.is_empty() {
@@ -413,6 +449,7 @@ pub fn compile_with(
         graph,
         layers,
         warnings,
+        names: ctx.values,
     })
 }
 
@@ -441,8 +478,13 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
     range[g.input] = (-half(ib), half(ib) - 1);
     let mut layers = Vec::new();
     let mut warnings = Vec::new();
+    // Error bounds in each tensor's integer units; the input is rounded once (half a unit).
+    let mut error = vec![0f64; g.tensors.len()];
+    error[g.input] = 0.5;
     for n in &g.nodes {
         let inputs: Vec<(i128, i128)> = n.inputs.iter().map(|&t| range[t]).collect();
+        let errors: Vec<f64> = n.inputs.iter().map(|&t| error[t]).collect();
+        error[n.output] = n.op.as_op().error_bound(&inputs, &errors);
         let out = &g.tensors[n.output];
         let worst =
             n.op.as_op()
@@ -470,6 +512,7 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
             scale: out.scale,
             bits: out.bits,
             worst_case_bits,
+            error_bound: error[n.output] * 2f64.powi(-out.scale),
         });
     }
     Ok((layers, warnings))

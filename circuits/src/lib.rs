@@ -22,7 +22,7 @@ pub mod r1cs;
 pub mod reference;
 
 pub use calibrate::{compile_calibrated, BitsPolicy};
-pub use circuit::{measure, synthesize, CircuitSize};
+pub use circuit::{constraint_matrices, measure, synthesize, CircuitSize};
 pub use circuit_file::{CircuitFile, CircuitFileError};
 pub use compile::{compile, compile_with, CompileError, Compiled, Overrides};
 pub use graph::{QGraph, Settings, TensorInfo};

@@ -8,7 +8,8 @@
 //! measured errors (printed) are well below the stated bounds.
 
 mod common;
-use prost::Message;
+mod support;
+use support::{attr_int, attr_ints, attr_str, model, node};
 use tract_onnx::pb;
 use zkinfer_circuits::{
     compile, compile_with, infer, measure, quantize_input, CompileError, Overrides, Settings,
@@ -172,111 +173,6 @@ fn batchnorm_fold_changes_nothing_beyond_quantisation() {
 }
 
 // ---- small models built here, for refusals and the fused ReLU ----
-
-fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        ints: v.to_vec(),
-        r#type: 7,
-        ..Default::default()
-    }
-}
-
-fn attr_int(name: &str, v: i64) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        i: v,
-        r#type: 2,
-        ..Default::default()
-    }
-}
-
-fn attr_str(name: &str, v: &str) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        s: v.as_bytes().to_vec(),
-        r#type: 3,
-        ..Default::default()
-    }
-}
-
-fn value(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{dimension::Value, Dimension};
-    let dim = shape
-        .iter()
-        .map(|&d| Dimension {
-            value: Some(Value::DimValue(d as i64)),
-            ..Default::default()
-        })
-        .collect();
-    let tensor = pb::type_proto::Tensor {
-        elem_type: 1,
-        shape: Some(pb::TensorShapeProto { dim }),
-    };
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(tensor)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// A one-input model: `nodes` over `input` with float initializers, output `output`.
-fn model(
-    input: &[usize],
-    nodes: Vec<pb::NodeProto>,
-    inits: &[(&str, Vec<usize>, Vec<f32>)],
-) -> Vec<u8> {
-    let initializer = inits
-        .iter()
-        .map(|(name, dims, data)| pb::TensorProto {
-            name: name.to_string(),
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: 1,
-            float_data: data.clone(),
-            ..Default::default()
-        })
-        .collect();
-    let graph = pb::GraphProto {
-        node: nodes,
-        initializer,
-        input: vec![value("input", input)],
-        output: vec![pb::ValueInfoProto {
-            name: "output".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let m = pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(graph),
-        ..Default::default()
-    };
-    m.encode_to_vec()
-}
-
-fn node(
-    op: &str,
-    name: &str,
-    inputs: &[&str],
-    output: &str,
-    attribute: Vec<pb::AttributeProto>,
-) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.into(),
-        name: name.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    }
-}
 
 /// Deterministic weights in ±0.5.
 fn weights(n: usize) -> Vec<f32> {

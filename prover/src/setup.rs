@@ -11,13 +11,10 @@ use zkinfer_circuits::r1cs::{R1cs, ReplayCircuit};
 use zkinfer_circuits::{CircuitFile, InferenceError};
 use zkinfer_verifier::VerifyingKeyFile;
 
-/// The constraint matrices of a circuit (they do not depend on the input), built from the
-/// trace of an all-zero input.
+/// The constraint matrices of a circuit, built from its graph alone (they do not depend on
+/// the input, and no input has to be in range for them to be built).
 pub fn circuit_matrices(circuit: &CircuitFile) -> Result<R1cs, InferenceError> {
-    let g = &circuit.graph;
-    let zero = vec![0i64; g.input_info().len()];
-    let trace = zkinfer_circuits::infer(g, &zero)?;
-    Ok(zkinfer_circuits::synthesize(g, &trace, true)?.r1cs)
+    zkinfer_circuits::constraint_matrices(&circuit.graph)
 }
 
 /// Generates a proving and a verifying key for `circuit`.

@@ -21,7 +21,7 @@ pub fn relu_lc(
     bits: u32,
     lc: impl Fn() -> Lc,
 ) -> Result<Var, RangeError> {
-    if !fixed::fits_bits(value, bits) {
+    if !fixed::fits_bits(value, bits) && !b.structure_only() {
         return Err(RangeError { value, bits });
     }
     let offset = || {

@@ -108,6 +108,17 @@ impl Op for Add {
             .collect()
     }
 
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        // Exact sums of aligned inputs, plus the constant's rounding to the output's scale.
+        let sum: f64 = self
+            .coefs
+            .iter()
+            .zip(errors)
+            .map(|(&k, e)| k.unsigned_abs() as f64 * e)
+            .sum();
+        sum + if self.constant.is_empty() { 0.0 } else { 0.5 }
+    }
+
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let (mut lo, mut hi) = (0i128, 0i128);
         for (&(a, z), &k) in inputs.iter().zip(&self.coefs) {

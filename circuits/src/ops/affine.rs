@@ -110,6 +110,24 @@ impl Op for Affine {
         Ok(out)
     }
 
+    fn error_bound(&self, inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        // In accumulator units (input units × weight units): each term's input error times its
+        // weight, plus each weight's rounding (≤ half a weight unit) times the input, plus the
+        // bias's rounding (≤ half a unit); then the shift, then the output's own rounding. A
+        // fused ReLU is 1-Lipschitz and adds nothing.
+        let x = super::max_abs(inputs[0]);
+        let mut worst = 0f64;
+        for o in 0..self.map.block_len() {
+            let (mut w_abs, mut terms) = (0f64, 0f64);
+            self.map.for_each_term(o, |_, w| {
+                w_abs += (w as f64).abs();
+                terms += 1.0;
+            });
+            worst = worst.max(w_abs * errors[0] + 0.5 * terms * x + 0.5);
+        }
+        worst / 2f64.powi(self.shift as i32) + 0.5
+    }
+
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let (lo, hi) = inputs[0];
         let (amin, amax) = self.acc_bounds(lo, hi);
@@ -354,15 +372,20 @@ pub fn try_fold_bias(ctx: &mut LowerCtx) -> Result<bool, CompileError> {
         fp.bias.iter_mut().zip(&add).for_each(|(b, v)| *b += v);
     }
     let name = ctx.node_name().to_string();
+    let op_type = ctx.op_type().to_string();
+    // The tensor now holds the sum, whose range is this node's, not the product's.
+    let out_bits = ctx.out_bits();
     let n = ctx.node_mut(node);
     if let super::QOp::Affine(a) = &mut n.op {
         for (b, v) in a.bias.iter_mut().zip(add_q) {
             *b += v;
         }
+        a.out_bits = out_bits;
     }
-    n.op_type.push_str("+Add");
+    n.op_type = format!("{}+{op_type}", n.op_type);
     n.name = format!("{}+{}", n.name, name);
-    ctx.alias_output(x);
+    ctx.tensor_mut(x).bits = out_bits;
+    ctx.fuse_output(x);
     Ok(true)
 }
 
@@ -434,6 +457,6 @@ pub fn try_fold_per_channel(
     n.name = format!("{}+{}", n.name, name);
     // The tensor now holds the folded op's output, so it takes that output's bits.
     ctx.tensor_mut(x).bits = out_bits;
-    ctx.alias_output(x);
+    ctx.fuse_output(x);
     Ok(true)
 }

@@ -31,10 +31,13 @@ impl Clip {
 
 impl Op for Clip {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
-        let (lo, hi) = (self.lo.map(i128::from), self.hi.map(i128::from));
+        // The plan the constraints follow, on integers: a side it drops cannot bind for inputs
+        // of `in_bits` bits, and inputs beyond those bits are refused as proving refuses them.
+        super::check_input_bits(inputs[0], self.in_bits)?;
+        let plan = self.plan();
         Ok(inputs[0]
             .iter()
-            .map(|&x| compare::clamp_int(i128::from(x), lo, hi) as i64)
+            .map(|&x| plan.apply(i128::from(x)) as i64)
             .collect())
     }
 
@@ -45,6 +48,16 @@ impl Op for Clip {
             .enumerate()
             .map(|(index, x)| compare::clamp(b, x, &plan).map_err(|range| OpError { index, range }))
             .collect()
+    }
+
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        // 1-Lipschitz, plus the rounding of a bound to the input's scale.
+        let rounded_bound = if self.lo.is_some() || self.hi.is_some() {
+            0.5
+        } else {
+            0.0
+        };
+        errors[0] + rounded_bound
     }
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {

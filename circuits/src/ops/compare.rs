@@ -108,6 +108,13 @@ pub struct ClampPlan {
     pub out: (i128, i128),
 }
 
+impl ClampPlan {
+    /// The clamp on integers, side for side as [`clamp`] proves it.
+    pub fn apply(&self, x: i128) -> i128 {
+        clamp_int(x, self.lo.map(|l| l.0), self.hi.map(|h| h.0))
+    }
+}
+
 /// Plans `min(max(x, lo), hi)` for `x` in `interval`: a side that cannot bind is dropped.
 pub fn plan_clamp(interval: (i128, i128), lo: Option<i128>, hi: Option<i128>) -> ClampPlan {
     let (mut a, mut z) = interval;

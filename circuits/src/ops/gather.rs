@@ -192,6 +192,21 @@ impl Op for Gather {
         Ok(out)
     }
 
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        // Data movement is exact; a shift aligns an input to the output's scale; a padding
+        // constant is rounded to that scale.
+        let moved = errors
+            .iter()
+            .zip(&self.shifts)
+            .map(|(e, &s)| e * 2f64.powi(s as i32))
+            .fold(0f64, f64::max);
+        moved.max(if self.layout.constant().is_some() {
+            0.5
+        } else {
+            0.0
+        })
+    }
+
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let mut it = inputs
             .iter()

@@ -55,6 +55,7 @@ impl LeakyRelu {
 
 impl Op for LeakyRelu {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
+        super::check_input_bits(inputs[0], self.in_bits)?;
         inputs[0]
             .iter()
             .enumerate()
@@ -100,6 +101,14 @@ impl Op for LeakyRelu {
                 })
             })
             .collect()
+    }
+
+    fn error_bound(&self, inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        // Lipschitz max(1, |α_q|); α's rounding (≤ half a weight unit) times |x|; the rounding
+        // of the negative part.
+        let unit = 2f64.powi(self.shift as i32);
+        let lipschitz = (self.alpha.unsigned_abs() as f64 / unit).max(1.0);
+        lipschitz * errors[0] + 0.5 * super::max_abs(inputs[0]) / unit + 0.5
     }
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {

@@ -93,6 +93,8 @@ fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
 impl Op for MaxPool {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
         let x = inputs[0];
+        // The differences are checked to `bits + 1`: enough only for inputs of `bits` bits.
+        super::check_input_bits(x, self.bits)?;
         let mut out = Vec::with_capacity(self.out_len());
         self.for_each_window(|_, w| {
             let first = w.next().expect("lowering rejects empty windows");
@@ -120,6 +122,10 @@ impl Op for MaxPool {
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         Ok(inputs[0])
+    }
+
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        errors[0] // max is exact and 1-Lipschitz
     }
 }
 

@@ -57,6 +57,38 @@ pub trait Op {
     /// is clamped to its bits. `Err` (a reason) when an intermediate value could exceed
     /// [`ACC_LIMIT_BITS`] bits, i.e. risk wrapping around the field.
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String>;
+
+    /// A bound on the output's error, in output integer units, against the float op the node
+    /// stands for (its float weights and constants, exact real arithmetic) applied to the real
+    /// values the inputs approximate, given each input's interval and error bound (in that
+    /// input's integer units). It covers the rounding of weights, constants and the output, and
+    /// each op's approximation of a non-linear function; the compiler sums it through the graph
+    /// ([`crate::compile::LayerReport::error_bound`]).
+    fn error_bound(&self, inputs: &[(i128, i128)], errors: &[f64]) -> f64;
+}
+
+/// The largest magnitude in an interval, as a float.
+pub fn max_abs(r: (i128, i128)) -> f64 {
+    r.0.unsigned_abs().max(r.1.unsigned_abs()) as f64
+}
+
+/// Checks that every value of an op's input fits the `bits` signed bits its constraints assume,
+/// so that integer inference refuses exactly the inputs proving would (an op's plan, e.g. a
+/// clamp side dropped as unable to bind, holds only inside that range).
+pub fn check_input_bits(x: &[i64], bits: u32) -> Result<(), OpError> {
+    match x
+        .iter()
+        .position(|&v| !crate::fixed::fits_bits(i128::from(v), bits))
+    {
+        None => Ok(()),
+        Some(index) => Err(OpError {
+            index,
+            range: RangeError {
+                value: i128::from(x[index]),
+                bits,
+            },
+        }),
+    }
 }
 
 /// Largest magnitude (in bits) of any intermediate value: far below the ~254-bit field

@@ -45,6 +45,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     };
     let strides = pair(ctx, "strides")?;
     let count_include_pad = ctx.attr_int("count_include_pad", 0) != 0;
+    // pads are [top, left, bottom, right]: a pad as wide as the kernel makes windows of
+    // padding alone, which hold no value to average when padding is not counted.
+    if !count_include_pad && (0..4).any(|i| pads[i] >= kernel[i % 2]) {
+        return Err(ctx.bad_model(format!(
+            "pads {pads:?} not smaller than the kernel {kernel:?}: a window of padding alone has \
+             nothing to average (count_include_pad = 0)"
+        )));
+    }
     let geom = Window2d::new([batch, c, h, w], kernel, strides, pads).ok_or_else(|| {
         ctx.bad_model(format!(
             "kernel {kernel:?} with strides {strides:?} and pads {pads:?} on a {h}×{w} input"

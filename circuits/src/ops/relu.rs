@@ -17,6 +17,7 @@ pub struct Relu {
 
 impl Op for Relu {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
+        super::check_input_bits(inputs[0], self.bits)?;
         Ok(inputs[0].iter().map(|&v| v.max(0)).collect())
     }
 
@@ -38,6 +39,10 @@ impl Op for Relu {
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         Ok((inputs[0].0.max(0), inputs[0].1.max(0)))
+    }
+
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        errors[0] // exact and 1-Lipschitz
     }
 }
 
@@ -73,7 +78,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
                 a.relu = true;
                 n.op_type.push_str("+Relu");
                 n.name = format!("{}+{}", n.name, name);
-                ctx.alias_output(x);
+                ctx.fuse_output(x);
                 return Ok(());
             }
         }

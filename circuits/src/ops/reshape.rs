@@ -22,6 +22,10 @@ impl Op for Reshape {
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         Ok(inputs[0])
     }
+
+    fn error_bound(&self, _inputs: &[(i128, i128)], errors: &[f64]) -> f64 {
+        errors[0]
+    }
 }
 
 /// ONNX `Identity`.

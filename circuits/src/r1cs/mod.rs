@@ -125,6 +125,7 @@ impl R1cs {
 /// called at all, so a prover that already holds the matrices pays for the witness alone.
 pub struct Builder {
     build_matrices: bool,
+    structure_only: bool,
     num_public: usize,
     public: Vec<Fr>,
     witness: Vec<Fr>,
@@ -140,6 +141,7 @@ impl Builder {
     pub fn new(public: Vec<Fr>, build_matrices: bool) -> Self {
         Builder {
             build_matrices,
+            structure_only: false,
             num_public: public.len(),
             public,
             witness: Vec::new(),
@@ -150,9 +152,26 @@ impl Builder {
         }
     }
 
+    /// A builder for the circuit's structure alone: `num_public` public inputs holding zero,
+    /// and gadgets that record their constraints without refusing values outside the ranges
+    /// they prove (the values are placeholders). What it writes depends on the circuit only,
+    /// never on a trace: the matrices of a setup, the counts `compile` prints.
+    pub fn for_structure(num_public: usize, build_matrices: bool) -> Self {
+        Builder {
+            structure_only: true,
+            ..Builder::new(vec![Fr::zero(); num_public], build_matrices)
+        }
+    }
+
     /// Whether constraint closures are run.
     pub fn builds_matrices(&self) -> bool {
         self.build_matrices
+    }
+
+    /// Whether this synthesis records structure only: gadgets then skip their range errors
+    /// (a placeholder value outside a range must not stop the matrices from being written).
+    pub fn structure_only(&self) -> bool {
+        self.structure_only
     }
 
     /// The `i`-th public input variable.

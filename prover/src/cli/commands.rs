@@ -116,39 +116,40 @@ fn print_report(
             .find(|(l, _)| l == name)
             .map_or(0, |(_, c)| *c)
     };
+    let row = |name: &str, op: &str, shape: String, scale: String, bits: String, err: String| {
+        println!(
+            "{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {:>12}",
+            count(name)
+        );
+    };
     println!(
-        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
-        "layer", "op", "shape", "scale", "bits", "constraints"
+        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>9} {:>12}",
+        "layer", "op", "shape", "scale", "bits", "max err", "constraints"
     );
     let inp = g.input_info();
-    println!(
-        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
+    let half_step = 0.5 * 2f64.powi(-inp.scale);
+    row(
         "input",
         "-",
         format!("{:?}", inp.shape),
-        inp.scale,
-        inp.bits,
-        count("input")
+        inp.scale.to_string(),
+        inp.bits.to_string(),
+        format!("{half_step:.2e}"),
     );
     for l in layers {
-        println!(
-            "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
-            l.name,
-            l.op_type,
+        row(
+            &l.name,
+            &l.op_type,
             format!("{:?}", l.shape),
-            l.scale,
-            l.bits,
-            count(&l.name)
+            l.scale.to_string(),
+            l.bits.to_string(),
+            format!("{:.2e}", l.error_bound),
         );
     }
+    let dash = || "-".to_string();
+    row("public inputs", "-", dash(), dash(), dash(), dash());
     println!(
-        "{:<28} {:<14} {:>14} {:>6} {:>5} {:>12}",
-        "public inputs",
-        "-",
-        "-",
-        "-",
-        "-",
-        count("public inputs")
+        "max err: a bound on the layer's error against the float model (real units) for inputs in range"
     );
     println!(
         "total: {} constraints, {} variables, {} public inputs; circuit {}",
