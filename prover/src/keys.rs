@@ -107,20 +107,16 @@ impl ProvingKeyFile {
 
 /// ark-groth16's verifying key as the verifier crate's (same fields, same serialisation).
 pub fn to_verifier_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> zkinfer_verifier::VerifyingKey {
-    zkinfer_verifier::VerifyingKey {
-        alpha_g1: vk.alpha_g1,
-        beta_g2: vk.beta_g2,
-        gamma_g2: vk.gamma_g2,
-        delta_g2: vk.delta_g2,
-        gamma_abc_g1: vk.gamma_abc_g1.clone(),
-    }
+    zkinfer_verifier::VerifyingKey::new_unchecked(
+        vk.alpha_g1,
+        vk.beta_g2,
+        vk.gamma_g2,
+        vk.delta_g2,
+        vk.gamma_abc_g1.clone(),
+    )
 }
 
 /// ark-groth16's proof as the verifier crate's.
 pub fn to_verifier_proof(p: &ark_groth16::Proof<Bn254>) -> zkinfer_verifier::Proof {
-    zkinfer_verifier::Proof {
-        a: p.a,
-        b: p.b,
-        c: p.c,
-    }
+    zkinfer_verifier::Proof::new_unchecked(p.a, p.b, p.c)
 }

@@ -4,6 +4,16 @@
 //! Every entry point takes untrusted bytes or JSON and returns a [`VerifyError`] (never panics):
 //! [`VerifyError::BadInput`] when the input is malformed, [`VerifyError::Rejected`] when it is
 //! well formed but the statement is not proven.
+//!
+//! # Trust model
+//!
+//! The verifying key is the trust root. [`verify`] accepts exactly what the [`VerifyingKeyFile`]
+//! it is given proves, whichever key that is: obtain the `.vk` (or a hash of it) from a source
+//! you trust, such as the model's publisher, never from whoever sends the proof. The circuit
+//! digest in a `.vk` and in proof.json only guards against mixing up files by accident (a proof
+//! for another model is [`VerifyError::Rejected`] with both digests named). It is not a security
+//! boundary: anyone can write a `.vk` with any digest, for a key whose setup they ran themselves
+//! and whose proofs they can forge.
 
 #![warn(missing_docs)]
 

@@ -4,14 +4,22 @@
 //! input an ecMul (6,000) and an ecAdd (150), so the contract is straight-line assembly with the
 //! key's points as literals (no storage reads, no loops) and memory laid out so that no point is
 //! copied between precompile calls. That is why public inputs are packed (see `layout`).
+//!
+//! Failure semantics: every check that can tell an invalid proof apart (canonical coordinates
+//! and inputs, points on the curve and twist) runs in the contract before any precompile call
+//! and answers false; a precompile call that fails afterwards reverts (see [`export_solidity`]),
+//! so that running out of gas can never turn a valid proof into `false`. The point checks add
+//! 200 to 450 gas per call (measured in `tests/evm.rs`).
 
 use std::fmt::Write;
 
 use ark_bn254::{Fq, Fr, G2Affine};
+use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::PrimeField;
 
 use crate::calldata::{g1_to_evm, g2_to_evm};
+use crate::field::fq_to_decimal;
 use crate::vk_file::VerifyingKeyFile;
 
 /// Calldata offset of `proof` (after the 4-byte selector).
@@ -33,6 +41,67 @@ fn mstores(out: &mut String, offset: usize, words: &[String], names: &[String], 
     }
 }
 
+/// Appends the checks that A and C are on the curve and B on the twist (or the point at
+/// infinity, all-zero coordinates, as EIP-196/197 encode it), folded into `ok`.
+///
+/// G1 has cofactor 1, so a G1 point on the curve is in the group; for G2 only the pairing
+/// precompile checks the subgroup. Values not below q already cleared `ok`; `mulmod` and `addmod`
+/// accept them, so no order between the checks is needed.
+fn on_curve_checks(s: &mut String, i8: &str) {
+    let b = <ark_bn254::g2::Config as SWCurveConfig>::COEFF_B;
+    let word = |k: usize| format!("calldataload({:#x})", PROOF_OFFSET + k * 0x20);
+    let _ = writeln!(
+        s,
+        "{i8}// A and C on y^2 = x^3 + 3, B on the twist y^2 = x^3 + 3 / (9 + u) over Fq2 (u^2 = -1);"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// all-zero coordinates are the point at infinity. Off-curve points give false here."
+    );
+    for (name, k) in [("A", 0), ("C", 6)] {
+        let _ = writeln!(s, "{i8}{{ // {name}");
+        let _ = writeln!(s, "{i8}    let x := {}", word(k));
+        let _ = writeln!(s, "{i8}    let y := {}", word(k + 1));
+        let _ = writeln!(
+            s,
+            "{i8}    ok := and(or(iszero(or(x, y)), eq(mulmod(y, y, q), addmod(mulmod(x, mulmod(x, x, q), q), 3, q))), ok)"
+        );
+        let _ = writeln!(s, "{i8}}}");
+    }
+    let _ = writeln!(s, "{i8}{{ // B");
+    let _ = writeln!(s, "{i8}    let x1 := {}", word(2));
+    let _ = writeln!(s, "{i8}    let x0 := {}", word(3));
+    let _ = writeln!(s, "{i8}    let y1 := {}", word(4));
+    let _ = writeln!(s, "{i8}    let y0 := {}", word(5));
+    let _ = writeln!(s, "{i8}    // x^2 = t0 + t1 u");
+    let _ = writeln!(
+        s,
+        "{i8}    let t0 := addmod(mulmod(x0, x0, q), sub(q, mulmod(x1, x1, q)), q)"
+    );
+    let _ = writeln!(s, "{i8}    let t1 := mulmod(addmod(x0, x0, q), x1, q)");
+    let _ = writeln!(s, "{i8}    // x^3 + b = (t0 + t1 u)(x0 + x1 u) + b");
+    let _ = writeln!(
+        s,
+        "{i8}    let r0 := addmod(addmod(mulmod(t0, x0, q), sub(q, mulmod(t1, x1, q)), q), {}, q)",
+        fq_to_decimal(&b.c0)
+    );
+    let _ = writeln!(
+        s,
+        "{i8}    let r1 := addmod(addmod(mulmod(t0, x1, q), mulmod(t1, x0, q), q), {}, q)",
+        fq_to_decimal(&b.c1)
+    );
+    let _ = writeln!(s, "{i8}    // y^2 = (y0^2 - y1^2) + 2 y0 y1 u");
+    let _ = writeln!(
+        s,
+        "{i8}    let on := and(eq(addmod(mulmod(y0, y0, q), sub(q, mulmod(y1, y1, q)), q), r0), eq(mulmod(addmod(y0, y0, q), y1, q), r1))"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}    ok := and(or(iszero(or(or(x0, x1), or(y0, y1))), on), ok)"
+    );
+    let _ = writeln!(s, "{i8}}}");
+}
+
 /// A self-contained Solidity (`^0.8.0`) contract `ZkinferVerifier` that verifies Groth16 proofs
 /// for `vk`, using the EIP-196/197 precompiles (0x06 add, 0x07 mul, 0x08 pairing):
 ///
@@ -40,10 +109,21 @@ fn mstores(out: &mut String, offset: usize, words: &[String], names: &[String], 
 ///
 /// with N the key's number of public inputs (for N = 0 the argument is `uint256[] calldata input`
 /// and must be empty). Proof order: A.x, A.y, B.x as [c1, c0], B.y as [c1, c0], C.x, C.y (as
-/// [`crate::calldata`] writes it). It returns true exactly when the proof verifies; it returns
-/// false, without reverting, for an input not below the scalar-field modulus, a proof
-/// coordinate not below the base-field modulus, or a point the precompiles refuse (off the
-/// curve, outside the subgroup). Only calldata too short for the ABI reverts (Solidity's decoder).
+/// [`crate::calldata`] writes it).
+///
+/// Outcomes:
+/// - `true` exactly when the proof verifies.
+/// - `false`, without reverting, when the proof or input is invalid in a way the contract checks
+///   itself before any precompile call: an input not below the scalar-field modulus, a proof
+///   coordinate not below the base-field modulus, A or C not on `y^2 = x^3 + 3` (nor `(0, 0)`),
+///   B not on the twist `y^2 = x^3 + 3 / (9 + u)` over Fq2 (nor all zero); and when every
+///   precompile call succeeds but the pairing check yields 0 (a wrong proof).
+/// - a revert (no return data) when a precompile call itself fails. After the checks above its
+///   inputs are valid, so that is out of gas, or B on the twist but outside the prime-order
+///   subgroup (the only check left to the pairing precompile: doing it in the contract would take
+///   a G2 scalar multiplication, tens of thousands of gas). A relayer that forwards too little gas therefore
+///   cannot make a valid proof read as invalid: the call reverts and can be retried. Calldata
+///   too short for the ABI also reverts (Solidity's decoder).
 ///
 /// Everything is straight-line code: about 120 bytes of bytecode per public input, so
 /// EIP-170's 24 KiB limit on deployed code is reached near 190 public inputs.
@@ -71,9 +151,11 @@ contract ZkinferVerifier {{
     /// @notice Number of public inputs `verifyProof` takes.
     uint256 public constant NUM_PUBLIC_INPUTS = {n};
 
-    /// @notice True exactly when `proof` is valid for `input`. Never reverts on a bad proof or
-    /// input: coordinates >= the base field modulus, inputs >= the scalar field modulus and
-    /// points the precompiles refuse all give false.
+    /// @notice True exactly when `proof` is valid for `input`. Returns false, without reverting,
+    /// for coordinates >= the base field modulus, inputs >= the scalar field modulus, A or C off
+    /// the curve, B off the twist (all checked here before any precompile call) and a pairing
+    /// check that fails. REVERTS when a precompile call fails: out of gas (so too little gas can
+    /// never make a valid proof read as invalid), or B on the twist but outside the G2 subgroup.
     /// @param proof A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y
     /// @param input the packed public inputs
     function verifyProof(uint256[8] calldata proof, {input_decl} calldata input) public view returns (bool) {{
@@ -102,17 +184,39 @@ contract ZkinferVerifier {{
     }
     s.push_str("        assembly {\n");
     let i8 = "            ";
-    let _ = writeln!(s, "{i8}let q := {q} // base field modulus");
-    let _ = writeln!(s, "{i8}let r := {r} // scalar field modulus");
-    s.push_str(&format!("{i8}// Proof coordinates must be canonical: the precompiles would fail on them anyway, but the\n"));
-    s.push_str(&format!(
-        "{i8}// check makes the contract's answer not depend on that.\n"
-    ));
+    // `callvalue()` is 0 here (the function is not payable, so Solidity has already refused any
+    // value), but the optimizer cannot know it: each modulus stays one stack value. As a plain
+    // literal it would be copied into every use, and solc's constant optimizer (runs = 200) turns
+    // each copy into a CODECOPY + MLOAD of about 25 gas.
+    let _ = writeln!(
+        s,
+        "{i8}// callvalue() is 0 (not payable); it keeps each modulus one stack value rather than a"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// constant the optimizer would load from code at every use."
+    );
+    // `ok` goes last in every `and(check, ok)`: once the optimizer joins the chain into one
+    // expression, that order evaluates it with a shallow stack (`and(ok, check)` would push every
+    // check first, and the optimizer would then re-create the moduli at each use).
+    let _ = writeln!(
+        s,
+        "{i8}let q := add({q}, callvalue()) // base field modulus"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}let r := add({r}, callvalue()) // scalar field modulus"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// Proof coordinates must be canonical: an invalid proof gives false here, never a failed"
+    );
+    let _ = writeln!(s, "{i8}// precompile call (those revert, see below).");
     let _ = writeln!(s, "{i8}let ok := lt(calldataload({PROOF_OFFSET:#x}), q)");
     for k in 1..8 {
         let _ = writeln!(
             s,
-            "{i8}ok := and(ok, lt(calldataload({:#x}), q))",
+            "{i8}ok := and(lt(calldataload({:#x}), q), ok)",
             PROOF_OFFSET + k * 0x20
         );
     }
@@ -122,13 +226,22 @@ contract ZkinferVerifier {{
     for k in 0..n {
         let _ = writeln!(
             s,
-            "{i8}ok := and(ok, lt(calldataload({:#x}), r))",
+            "{i8}ok := and(lt(calldataload({:#x}), r), ok)",
             INPUT_OFFSET + k * 0x20
         );
     }
+    on_curve_checks(&mut s, i8);
     let _ = writeln!(
         s,
         "{i8}if iszero(ok) {{ mstore(0x00, 0) return(0x00, 0x20) }}"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// From here every precompile input is valid (B's subgroup aside), so a failed call means"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// out of gas (or B outside the G2 subgroup): revert rather than call a valid proof invalid."
     );
 
     // The input combination accumulates where pair 3's G1 point goes, and each product lands
@@ -166,11 +279,11 @@ contract ZkinferVerifier {{
         );
         let _ = writeln!(
             s,
-            "{i8}ok := and(ok, staticcall(gas(), 0x07, {tmp:#x}, 0x60, {tmp:#x}, 0x40))"
+            "{i8}if iszero(staticcall(gas(), 0x07, {tmp:#x}, 0x60, {tmp:#x}, 0x40)) {{ revert(0x00, 0x00) }}"
         );
         let _ = writeln!(
             s,
-            "{i8}ok := and(ok, staticcall(gas(), 0x06, {acc:#x}, 0x80, {acc:#x}, 0x40))"
+            "{i8}if iszero(staticcall(gas(), 0x06, {acc:#x}, 0x80, {acc:#x}, 0x40)) {{ revert(0x00, 0x00) }}"
         );
     }
 
@@ -229,11 +342,13 @@ contract ZkinferVerifier {{
     );
     let _ = writeln!(
         s,
-        "{i8}ok := and(ok, staticcall(gas(), 0x08, {PAIRING_INPUT:#x}, {:#x}, 0x00, 0x20))",
+        "{i8}if iszero(staticcall(gas(), 0x08, {PAIRING_INPUT:#x}, {:#x}, 0x00, 0x20)) {{ revert(0x00, 0x00) }}",
         4 * PAIR_BYTES
     );
-    let _ = writeln!(s, "{i8}mstore(0x00, and(ok, mload(0x00)))");
-    let _ = writeln!(s, "{i8}return(0x00, 0x20)");
+    let _ = writeln!(
+        s,
+        "{i8}return(0x00, 0x20) // the pairing's answer: 1, or 0 for a proof that does not verify"
+    );
     s.push_str("        }\n    }\n}\n");
     s
 }
@@ -282,7 +397,20 @@ mod tests {
         assert_eq!(sol.matches("staticcall(gas(), 0x07").count(), 3);
         assert_eq!(sol.matches("staticcall(gas(), 0x06").count(), 3);
         assert_eq!(sol.matches("staticcall(gas(), 0x08").count(), 1);
-        assert_eq!(sol.matches(", r))").count(), 3);
+        // Every precompile call reverts when it fails; none feeds `ok` (which would read as
+        // false: a failed call is out of gas after the explicit point checks).
+        assert_eq!(
+            sol.matches("staticcall(").count(),
+            sol.matches(")) { revert(0x00, 0x00) }").count()
+        );
+        assert_eq!(
+            sol.matches("if iszero(staticcall(").count(),
+            sol.matches("staticcall(").count()
+        );
+        // The twist's b = 3 / (9 + u) is checked against, as arkworks defines it.
+        let b = <ark_bn254::g2::Config as SWCurveConfig>::COEFF_B;
+        assert!(sol.contains(&fq_to_decimal(&b.c0)) && sol.contains(&fq_to_decimal(&b.c1)));
+        assert_eq!(sol.matches(", r), ok)").count(), 3);
         assert!(sol.contains(&"07".repeat(32)));
         // The balance of braces is a cheap guard against a malformed template.
         assert_eq!(sol.matches('{').count(), sol.matches('}').count());

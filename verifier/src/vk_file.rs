@@ -13,7 +13,12 @@ pub const VK_FORMAT_VERSION: u32 = 1;
 /// An upper bound on the layout JSON, so a forged length is refused before it is trusted.
 const MAX_LAYOUT_JSON: usize = 1 << 20;
 
-/// A verifying key bound to its circuit.
+/// A verifying key together with the circuit digest and public layout it was set up for.
+///
+/// The key is the trust root: the verifier trusts whatever key it is given, so the file must
+/// come from a source the caller trusts. The digest does not bind the key to a model in any
+/// cryptographic sense: it is a label, checked against proof.json's to catch files mixed up by
+/// accident, and anyone can write a `.vk` with any digest and any key.
 ///
 /// Layout: magic `b"ZKVK"` (4 bytes) | format version u32 LE (= 1) | circuit digest (32 bytes,
 /// SHA-256 computed by the compiler) | layout length u32 LE | layout as serde_json bytes
@@ -24,7 +29,9 @@ const MAX_LAYOUT_JSON: usize = 1 << 20;
 /// point of the key is on the curve and in the prime-order subgroup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyingKeyFile {
-    /// SHA-256 digest of the quantised circuit; proofs name the circuit they are for by it.
+    /// SHA-256 digest of the quantised circuit, as the compiler computed it; proofs name the
+    /// circuit they are for by it. Nothing checks it against the key: it guards against
+    /// accidents, not against whoever wrote the file.
     pub digest: [u8; 32],
     /// How the public tensors are packed into the key's public inputs.
     pub layout: PublicLayout,

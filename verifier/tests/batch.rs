@@ -5,7 +5,7 @@ mod common;
 use common::{digits_layout, layout_with_inputs, prove, sample_values, setup};
 use zkinfer_verifier::{
     check_statement, prepare_verifying_key, verify_batch, verify_batch_raw, Fr, ProofFile,
-    VerifyError,
+    VerifyError, VerifyingKey,
 };
 
 fn proofs(toy: &common::Toy, n: u64, seed: u64) -> Vec<ProofFile> {
@@ -70,10 +70,15 @@ fn mixed_keys_batch_together() {
     let mut forged = b.vk_file.clone();
     forged.digest = a.vk_file.digest;
     forged.layout = a.vk_file.layout.clone();
-    forged
-        .vk
-        .gamma_abc_g1
-        .truncate(a.vk_file.vk.gamma_abc_g1.len());
+    let k = &b.vk_file.vk;
+    forged.vk = VerifyingKey::new(
+        k.alpha_g1(),
+        k.beta_g2(),
+        k.gamma_g2(),
+        k.delta_g2(),
+        k.gamma_abc_g1()[..a.vk_file.vk.gamma_abc_g1().len()].to_vec(),
+    )
+    .unwrap();
     items[4] = (&forged, &pa[2]);
     let err = verify_batch(&items).unwrap_err();
     assert_eq!(err.indices(), vec![4]);

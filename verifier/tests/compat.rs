@@ -32,9 +32,9 @@ fn compressed_bytes_identical_to_ark_groth16() {
 
     let ours_proof = pf.proof().unwrap();
     let ark_proof = ark_groth16::Proof::<Bn254> {
-        a: ours_proof.a,
-        b: ours_proof.b,
-        c: ours_proof.c,
+        a: ours_proof.a(),
+        b: ours_proof.b(),
+        c: ours_proof.c(),
     };
     let mut ark_pbytes = Vec::new();
     ark_proof.serialize_compressed(&mut ark_pbytes).unwrap();
@@ -62,9 +62,9 @@ fn same_answers_as_ark_groth16() {
     let (proof, inputs) = check_statement(&toy.vk_file, &pf).unwrap();
     let ark_pvk = ark_groth16::prepare_verifying_key(&toy.pk.vk);
     let ark_proof = ark_groth16::Proof::<Bn254> {
-        a: proof.a,
-        b: proof.b,
-        c: proof.c,
+        a: proof.a(),
+        b: proof.b(),
+        c: proof.c(),
     };
     let pvk = prepare_verifying_key(&toy.vk_file.vk);
     for k in 0..=inputs.len() {

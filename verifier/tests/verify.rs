@@ -259,25 +259,145 @@ fn raw_public_inputs_at_or_above_modulus_are_bad_input() {
 #[test]
 fn values_must_match_quantized() {
     let (toy, pf) = toy_with_proof(digits_layout(), 90);
-    // Output scale 8: a step is 1/256, so up to half a step off is accepted, more is rejected.
+    // Output scale 8: a step is 1/256. A value must be the quantised one up to float rounding
+    // (1/2048 of a step); anything further off, even by less than half a step, is rejected.
     let mut ok = pf.clone();
-    ok.output.values[2] += 0.49 / 256.0;
-    verify(&toy.vk_file, &ok).expect("within half a step");
-    for delta in [0.51 / 256.0, 1.0, -3.0] {
+    ok.output.values[2] += 0.4 / 256.0 / 2048.0;
+    verify(&toy.vk_file, &ok).expect("within float rounding");
+    for delta in [0.49 / 256.0, 0.01 / 256.0, 0.51 / 256.0, 1.0, -3.0] {
         let mut bad = pf.clone();
         bad.output.values[2] += delta;
         let err = verify(&toy.vk_file, &bad).unwrap_err();
         assert!(
             err.is_rejected() && err.to_string().contains("index 2"),
-            "{err}"
+            "{delta}: {err}"
         );
     }
-    let mut nan = pf.clone();
-    nan.output.values[0] = f64::NAN;
-    assert!(is_rejected(verify(&toy.vk_file, &nan)));
+    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut t = pf.clone();
+        t.output.values[0] = v;
+        assert!(is_rejected(verify(&toy.vk_file, &t)), "{v}");
+    }
     let mut short = pf.clone();
     short.output.values.pop();
     assert!(is_bad(verify(&toy.vk_file, &short)));
+}
+
+/// `(q + 0.5) / 2^s` lies half-way between two steps: under a half-step tolerance it passed as
+/// both `q` and `q + 1`. It is the value of neither.
+#[test]
+fn half_step_value_matches_neither_neighbour() {
+    let (toy, pf) = toy_with_proof(digits_layout(), 91);
+    for idx in [0usize, 3, 9] {
+        let q = pf.output.quantized[idx];
+        // q and q + 1 must both fit the 16 output bits.
+        let q = q.min(i16::MAX as i64 - 1);
+        let half = (q as f64 + 0.5) / 256.0;
+        for claimed in [q, q + 1] {
+            let mut t = pf.clone();
+            t.output.quantized[idx] = claimed;
+            t.output.values[idx] = half;
+            // check_statement stops before the pairing: the value check alone must refuse.
+            let err = check_statement(&toy.vk_file, &t).unwrap_err();
+            assert!(
+                err.is_rejected() && err.to_string().contains(&format!("index {idx}")),
+                "q={claimed}: {err}"
+            );
+            assert_eq!(err.exit_code(), 1);
+            // With the exact value instead, only the pairing can object (and does, for q + 1).
+            t.output.values[idx] = claimed as f64 / 256.0;
+            check_statement(&toy.vk_file, &t).unwrap();
+        }
+    }
+    // The file as the prover wrote it verifies, before and after a JSON round trip.
+    verify(&toy.vk_file, &pf).unwrap();
+    verify(&toy.vk_file, &ProofFile::from_json(&pf.to_json()).unwrap()).unwrap();
+}
+
+/// The check of the float values is exact, so proof.json must give back the very floats that
+/// were written: serde_json's default parser is one unit in the last place off for about one
+/// value in ten, which for |q| > 2^41 is more than 1/2048 of a step (the crate enables its
+/// `float_roundtrip` feature).
+#[test]
+fn values_survive_proof_json_exactly() {
+    use zkinfer_verifier::{PublicLayout, TensorLayout};
+    let (_, pf) = toy_with_proof(digits_layout(), 92);
+    let mut t = pf.clone();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    t.output.values = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let q = ((x >> 8) as i64) >> (x % 62);
+            q as f64 / (((x >> 3) % 40) as f64).exp2()
+        })
+        .collect();
+    let back = ProofFile::from_json(&t.to_json()).unwrap();
+    let differ = t
+        .output
+        .values
+        .iter()
+        .zip(&back.output.values)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    assert_eq!(differ, 0, "{differ} of 20000 values changed through JSON");
+
+    // One such value end to end: q ~ 2^46 at scale 38 (a step is 2^-38, one unit in the last
+    // place of q / 2^38 is 2^-45), which the default parser reads one unit off.
+    let layout = PublicLayout {
+        input: TensorLayout {
+            shape: vec![1],
+            scale: 0,
+            bits: 8,
+        },
+        output: TensorLayout {
+            shape: vec![2],
+            scale: 38,
+            bits: 64,
+        },
+    };
+    let toy = setup(layout, 5, 130);
+    let pf = prove(&toy, &[1], &[67_498_763_991_551, -3], 131);
+    verify(&toy.vk_file, &pf).unwrap();
+    verify(&toy.vk_file, &ProofFile::from_json(&pf.to_json()).unwrap()).unwrap();
+}
+
+/// Outputs beyond 2^53, where a float no longer holds every integer: the written value (the
+/// nearest float to q, scaled) is accepted, values far from it are rejected, nothing panics.
+#[test]
+fn values_beyond_2_pow_53_are_compared_relatively() {
+    use zkinfer_verifier::{PublicLayout, TensorLayout};
+    let layout = PublicLayout {
+        input: TensorLayout {
+            shape: vec![1],
+            scale: 0,
+            bits: 8,
+        },
+        output: TensorLayout {
+            shape: vec![5],
+            scale: 4,
+            bits: 64,
+        },
+    };
+    let toy = setup(layout, 4, 120);
+    let out = vec![
+        (1i64 << 53) + 1, // not a float: written as 2^53
+        (1i64 << 60) + 12345,
+        i64::MAX,
+        i64::MIN,
+        -(1i64 << 62) - 7,
+    ];
+    let pf = prove(&toy, &[3], &out, 121);
+    verify(&toy.vk_file, &pf).unwrap();
+    verify(&toy.vk_file, &ProofFile::from_json(&pf.to_json()).unwrap()).unwrap();
+    for idx in 0..out.len() {
+        let mut t = pf.clone();
+        t.output.values[idx] *= 1.0 + 1e-12;
+        assert!(is_rejected(verify(&toy.vk_file, &t)), "index {idx}");
+        t.output.values[idx] = -pf.output.values[idx];
+        assert!(is_rejected(verify(&toy.vk_file, &t)), "index {idx}");
+    }
 }
 
 #[test]

@@ -32,13 +32,7 @@ fn vk() -> &'static VerifyingKeyFile {
                     bits: 16,
                 },
             },
-            vk: VerifyingKey {
-                alpha_g1: g1,
-                beta_g2: g2,
-                gamma_g2: g2,
-                delta_g2: g2,
-                gamma_abc_g1: vec![g1; 3],
-            },
+            vk: VerifyingKey::new(g1, g2, g2, g2, vec![g1; 3]).expect("generators are valid"),
         }
     })
 }

@@ -87,21 +87,18 @@ pub struct Toy {
 }
 
 pub fn vk_from_ark(vk: &ark_groth16::VerifyingKey<Bn254>) -> VerifyingKey {
-    VerifyingKey {
-        alpha_g1: vk.alpha_g1,
-        beta_g2: vk.beta_g2,
-        gamma_g2: vk.gamma_g2,
-        delta_g2: vk.delta_g2,
-        gamma_abc_g1: vk.gamma_abc_g1.clone(),
-    }
+    VerifyingKey::new(
+        vk.alpha_g1,
+        vk.beta_g2,
+        vk.gamma_g2,
+        vk.delta_g2,
+        vk.gamma_abc_g1.clone(),
+    )
+    .expect("ark-groth16's setup makes valid points")
 }
 
 pub fn proof_from_ark(p: &ark_groth16::Proof<Bn254>) -> Proof {
-    Proof {
-        a: p.a,
-        b: p.b,
-        c: p.c,
-    }
+    Proof::new(p.a, p.b, p.c).expect("ark-groth16's prover makes valid points")
 }
 
 /// Sets up the toy circuit for `layout`; the digest is derived from `variant` so that
