@@ -24,12 +24,7 @@ pub fn synthesize(
         zkinfer_verifier::pack_public_inputs(&layout, &trace.tensors[g.input], trace.output(g))
             .map_err(|e| range_error(g, "output", 0, 0, g.output_info().bits, &e.to_string()))?;
     let b = Builder::new(public, build_matrices);
-    let s = synthesize_into(g, b, &trace.tensors[g.input])?;
-    debug_assert!(s.trace_outputs.iter().all(|(t, values)| values
-        .iter()
-        .zip(&trace.tensors[*t])
-        .all(|(c, &v)| *c == i128::from(v))));
-    Ok(s.synthesis)
+    synthesize_into(g, b, &trace.tensors[g.input], Some(trace))
 }
 
 /// The constraint matrices of `g`, from the graph alone: no input is run, so they exist for
@@ -39,24 +34,23 @@ pub fn constraint_matrices(g: &QGraph) -> Result<R1cs, InferenceError> {
     Ok(structure(g, true)?.r1cs)
 }
 
+/// The circuit from the graph alone: public inputs and placeholder values all zero, gadgets
+/// that do not refuse out-of-range placeholders ([`Builder::for_structure`]).
 fn structure(g: &QGraph, build_matrices: bool) -> Result<Synthesis, InferenceError> {
     let n_public = g.public_layout().num_public_inputs();
     let b = Builder::for_structure(n_public, build_matrices);
     let zero = vec![0i64; g.input_info().len()];
-    Ok(synthesize_into(g, b, &zero)?.synthesis)
+    synthesize_into(g, b, &zero, None)
 }
 
-struct Synthesised {
-    synthesis: Synthesis,
-    /// Every node's output values as the circuit computed them (for the trace check).
-    trace_outputs: Vec<(usize, Vec<i128>)>,
-}
-
+/// The one synthesis path: a proof's (`trace` given: its values are checked against the
+/// circuit's in debug builds) and the structure's (placeholder values).
 fn synthesize_into(
     g: &QGraph,
     mut b: Builder,
     input_q: &[i64],
-) -> Result<Synthesised, InferenceError> {
+    trace: Option<&Trace>,
+) -> Result<Synthesis, InferenceError> {
     b.begin_region("input");
     let info = g.input_info();
     let mut values: Vec<Option<CTensor>> = vec![None; g.tensors.len()];
@@ -71,7 +65,6 @@ fn synthesize_into(
         });
     }
     values[g.input] = Some(input);
-    let mut trace_outputs = Vec::new();
 
     for n in &g.nodes {
         b.begin_region(n.name.clone());
@@ -90,15 +83,17 @@ fn synthesize_into(
                 bits: e.range.bits,
             }
         })?;
-        if cfg!(debug_assertions) {
-            trace_outputs.push((n.output, out.iter().map(|c| c.value).collect()));
-        }
+        debug_assert!(trace.is_none_or(|t| out
+            .iter()
+            .zip(&t.tensors[n.output])
+            .all(|(c, &v)| c.value == i128::from(v))));
         values[n.output] = Some(out);
     }
 
     b.begin_region("public inputs");
     let out_bits = g.output_info().bits;
-    let output = values[g.output].take().expect("the output is computed");
+    // Cloned, not taken: the output can be the input tensor itself (an Identity-only graph).
+    let output = values[g.output].clone().expect("the output is computed");
     let mut out_lcs = Vec::with_capacity(output.len());
     for (index, v) in output.iter().enumerate() {
         if v.range.as_ref().is_some_and(|r| r.bits.n <= out_bits) || output_is_bounded(g) {
@@ -117,10 +112,7 @@ fn synthesize_into(
         .collect::<Vec<_>>();
     let used = gadgets::pack_public(&mut b, 0, &input_lcs, info.bits);
     gadgets::pack_public(&mut b, used, &out_lcs, out_bits);
-    Ok(Synthesised {
-        synthesis: b.finish(),
-        trace_outputs,
-    })
+    Ok(b.finish())
 }
 
 /// Whether the output tensor is proven to fit its bits by the op that produced it: a fused

@@ -322,3 +322,17 @@ fn calibration_sees_through_identity_aliases() {
     // |h| ≤ 0.5 at scale 7: 64 needs 8 signed bits, far below the default 16.
     assert_eq!(gemm.bits, 8, "{:?}", compiled.layers);
 }
+
+/// Found by the graph fuzzer: a graph whose output is its input (through Identity) panicked
+/// when its matrices were built (the output tensor was moved out before the input was read).
+#[test]
+fn a_graph_whose_output_is_its_input_has_a_circuit() {
+    let bytes = model(
+        &[1, 4],
+        vec![node("Identity", "id", &["input"], "output", vec![])],
+        &[],
+    );
+    let g = compile(&bytes, &settings()).unwrap().graph;
+    assert_eq!(g.output, g.input);
+    assert_eq!(run(&g, &[0.5, -1.0, 0.25, 2.0]), vec![0.5, -1.0, 0.25, 2.0]);
+}

@@ -106,7 +106,10 @@ impl ProvingKeyFile {
 }
 
 /// ark-groth16's verifying key as the verifier crate's (same fields, same serialisation).
-pub fn to_verifier_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> zkinfer_verifier::VerifyingKey {
+/// Unchecked, hence crate-private: only for keys this crate's own setup just made.
+pub(crate) fn to_verifier_vk(
+    vk: &ark_groth16::VerifyingKey<Bn254>,
+) -> zkinfer_verifier::VerifyingKey {
     zkinfer_verifier::VerifyingKey::new_unchecked(
         vk.alpha_g1,
         vk.beta_g2,
@@ -116,7 +119,8 @@ pub fn to_verifier_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> zkinfer_verifier
     )
 }
 
-/// ark-groth16's proof as the verifier crate's.
-pub fn to_verifier_proof(p: &ark_groth16::Proof<Bn254>) -> zkinfer_verifier::Proof {
+/// ark-groth16's proof as the verifier crate's. Unchecked, hence crate-private: only for
+/// proofs this crate's own prover just made.
+pub(crate) fn to_verifier_proof(p: &ark_groth16::Proof<Bn254>) -> zkinfer_verifier::Proof {
     zkinfer_verifier::Proof::new_unchecked(p.a, p.b, p.c)
 }
