@@ -16,6 +16,7 @@ pub mod gadgets;
 pub mod graph;
 pub mod inference;
 pub mod input;
+pub mod lower;
 pub mod onnx;
 pub mod ops;
 pub mod r1cs;

@@ -1,7 +1,7 @@
 //! Reading ONNX files: the protobuf (through tract-onnx's generated types), constants,
 //! the input shape and a topological node order.
 
-use crate::compile::CompileError;
+use crate::lower::CompileError;
 use std::collections::HashMap;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;

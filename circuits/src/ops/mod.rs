@@ -2,25 +2,20 @@
 //! evaluation and constraints side by side, sharing one definition of the arithmetic
 //! (`crate::fixed`, `crate::gadgets`), so the trace always satisfies the circuit.
 //! Lowering from ONNX lives beside each op (`lower_*`); [`registry`] maps ONNX op types
-//! to those functions.
+//! to those functions. Ops are grouped in families the way tract groups them: `linear`,
+//! `nonlinear`, `array`, `elementwise`.
 
-pub mod add;
-pub mod affine;
-pub mod batchnorm;
-pub mod clip;
-pub mod compare;
-pub mod conv;
-pub mod gather;
-pub mod leaky_relu;
-pub mod linear_map;
-pub mod maxpool;
-pub mod mul_const;
-pub mod pool_avg;
+pub mod array;
+pub mod elementwise;
+pub mod linear;
+pub mod nonlinear;
 pub mod registry;
-pub mod relu;
-pub mod reshape;
-pub mod sigmoid;
-pub mod squeeze;
+
+// Each op stays reachable as `ops::<name>` whatever its family.
+pub use array::{gather, reshape, squeeze};
+pub use elementwise::add;
+pub use linear::{affine, batchnorm, conv, linear_map, mul_const, pool_avg};
+pub use nonlinear::{clip, compare, leaky_relu, maxpool, relu, sigmoid};
 
 use crate::gadgets::{RangeError, Signed};
 use crate::r1cs::{Builder, Lc};

@@ -1,7 +1,7 @@
 //! The one table from ONNX op type to the op module that lowers it. Adding an op is a new
 //! module in `ops/` and one line here.
 
-use crate::compile::{CompileError, LowerCtx};
+use crate::lower::{CompileError, LowerCtx};
 
 /// A function that lowers the current ONNX node into quantised nodes.
 pub type LowerFn = fn(&mut LowerCtx) -> Result<(), CompileError>;

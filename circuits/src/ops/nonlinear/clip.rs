@@ -5,8 +5,8 @@
 //! `n` the signed bits of its difference (about the input's bits + 1); the output is a linear
 //! combination, and its bits shrink to the clamped interval.
 
-use super::{compare, CTensor, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ impl Op for Clip {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
         // The plan the constraints follow, on integers: a side it drops cannot bind for inputs
         // of `in_bits` bits, and inputs beyond those bits are refused as proving refuses them.
-        super::check_input_bits(inputs[0], self.in_bits)?;
+        crate::ops::check_input_bits(inputs[0], self.in_bits)?;
         let plan = self.plan();
         Ok(inputs[0]
             .iter()
@@ -106,7 +106,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         hi,
         in_bits: info.bits,
     };
-    compare::emit_bounded(ctx, "Clip", super::QOp::Clip(op), x)
+    compare::emit_bounded(ctx, "Clip", crate::ops::QOp::Clip(op), x)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@
 //! fused ReLU), whatever the map. There is one requantisation path ([`gadgets::requantize`])
 //! and one ReLU path ([`gadgets::relu`]) for all of them.
 
-use super::linear_map::LinearMap;
-use super::{CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, FloatParams, LowerCtx};
+use crate::ops::linear_map::LinearMap;
+use crate::ops::{CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, FloatParams, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
 use crate::graph::TensorId;
@@ -115,7 +115,7 @@ impl Op for Affine {
         // weight, plus each weight's rounding (≤ half a weight unit) times the input, plus the
         // bias's rounding (≤ half a unit); then the shift, then the output's own rounding. A
         // fused ReLU is 1-Lipschitz and adds nothing.
-        let x = super::max_abs(inputs[0]);
+        let x = crate::ops::max_abs(inputs[0]);
         let mut worst = 0f64;
         for o in 0..self.map.block_len() {
             let (mut w_abs, mut terms) = (0f64, 0f64);
@@ -131,7 +131,7 @@ impl Op for Affine {
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let (lo, hi) = inputs[0];
         let (amin, amax) = self.acc_bounds(lo, hi);
-        super::check_acc(amin, amax)?;
+        crate::ops::check_acc(amin, amax)?;
         let w = (
             fixed::requantize(amin, self.shift).0,
             fixed::requantize(amax, self.shift).0,
@@ -190,7 +190,7 @@ pub fn emit(
     };
     ctx.emit(
         op_type,
-        super::QOp::Affine(op),
+        crate::ops::QOp::Affine(op),
         vec![x],
         shape,
         scale,
@@ -359,7 +359,7 @@ pub fn try_fold_bias(ctx: &mut LowerCtx) -> Result<bool, CompileError> {
     let c = ctx.const_input(cst)?;
     let rank = ctx.tensor(x).shape.len();
     let (acc_scale, add) = match &ctx.node(node).op {
-        super::QOp::Affine(a) if !a.relu => {
+        crate::ops::QOp::Affine(a) if !a.relu => {
             let Some(add) = per_channel_const(&a.map, rank, &c) else {
                 return Ok(false);
             };
@@ -376,7 +376,7 @@ pub fn try_fold_bias(ctx: &mut LowerCtx) -> Result<bool, CompileError> {
     // The tensor now holds the sum, whose range is this node's, not the product's.
     let out_bits = ctx.out_bits();
     let n = ctx.node_mut(node);
-    if let super::QOp::Affine(a) = &mut n.op {
+    if let crate::ops::QOp::Affine(a) = &mut n.op {
         for (b, v) in a.bias.iter_mut().zip(add_q) {
             *b += v;
         }
@@ -406,7 +406,7 @@ pub fn try_fold_per_channel(
     };
     let rank = ctx.tensor(x).shape.len();
     let ok_axis = match &ctx.node(node).op {
-        super::QOp::Affine(af) if !af.relu && af.map.channels() == a.len() => match af.map {
+        crate::ops::QOp::Affine(af) if !af.relu && af.map.channels() == a.len() => match af.map {
             LinearMap::Dense { .. } => channel_axis + 1 == rank,
             LinearMap::Conv2d { .. } => channel_axis == 1,
             _ => false,
@@ -434,7 +434,7 @@ pub fn try_fold_per_channel(
         .collect();
     let ws = ctx.settings().weight_scale;
     let shift = match &ctx.node(node).op {
-        super::QOp::Affine(af) => af.shift as i32,
+        crate::ops::QOp::Affine(af) => af.shift as i32,
         _ => unreachable!("checked above"),
     };
     let acc_scale = ctx.tensor(x).scale + shift;
@@ -446,7 +446,7 @@ pub fn try_fold_per_channel(
     }
     let (name, op_type) = (ctx.node_name().to_string(), ctx.op_type().to_string());
     let n = ctx.node_mut(node);
-    if let super::QOp::Affine(af) = &mut n.op {
+    if let crate::ops::QOp::Affine(af) = &mut n.op {
         *af.map
             .weights_mut()
             .expect("dense and conv maps have weights") = wq;

@@ -3,8 +3,8 @@
 //! ([`LinearMap::PerChannel`]) with the constant at the weight scale, requantised like Gemm:
 //! `shift + out_bits` constraints per output.
 
-use super::batchnorm::emit_per_channel;
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::batchnorm::emit_per_channel;
+use crate::lower::{CompileError, LowerCtx};
 
 /// Lowers ONNX `Mul` where exactly one operand is a constant that broadcasts to the
 /// activation's shape without enlarging it.

@@ -1,8 +1,8 @@
 //! Squeeze and Unsqueeze: shape-only, lowered to [`Reshape`] (row-major order is unchanged),
 //! so they cost no constraint.
 
-use super::gather::norm_axis;
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::gather::norm_axis;
+use crate::lower::{CompileError, LowerCtx};
 
 /// The `axes` of the node: a constant int64 input (opset ≥ 13) or the attribute (older).
 fn axes(ctx: &LowerCtx) -> Result<Option<Vec<i64>>, CompileError> {
@@ -12,7 +12,7 @@ fn axes(ctx: &LowerCtx) -> Result<Option<Vec<i64>>, CompileError> {
     })
 }
 
-use super::reshape::emit;
+use crate::ops::reshape::emit;
 
 /// ONNX `Squeeze`: removes the given size-1 axes (all size-1 axes when none are given).
 pub fn lower_squeeze(ctx: &mut LowerCtx) -> Result<(), CompileError> {

@@ -2,8 +2,8 @@
 //! the sign bit of the range check the layer already pays for); standalone it range-checks
 //! its input first.
 
-use super::{CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::gadgets;
 use crate::r1cs::Builder;
 use ark_ff::One;
@@ -17,7 +17,7 @@ pub struct Relu {
 
 impl Op for Relu {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
-        super::check_input_bits(inputs[0], self.bits)?;
+        crate::ops::check_input_bits(inputs[0], self.bits)?;
         Ok(inputs[0].iter().map(|&v| v.max(0)).collect())
     }
 
@@ -73,7 +73,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     if let Some(node) = ctx.sole_producer(x) {
         let name = ctx.node_name().to_string();
         let n = ctx.node_mut(node);
-        if let super::QOp::Affine(a) = &mut n.op {
+        if let crate::ops::QOp::Affine(a) = &mut n.op {
             if !a.relu {
                 a.relu = true;
                 n.op_type.push_str("+Relu");
@@ -86,7 +86,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let info = ctx.tensor(x).clone();
     ctx.emit(
         "Relu",
-        super::QOp::Relu(Relu { bits: info.bits }),
+        crate::ops::QOp::Relu(Relu { bits: info.bits }),
         vec![x],
         info.shape,
         info.scale,

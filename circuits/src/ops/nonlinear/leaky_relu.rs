@@ -10,8 +10,8 @@
 //! otherwise) plus the requantisation (`w + t_bits`, `t_bits` the bits of the negative part,
 //! about `bits + log2(α)`).
 
-use super::{compare, CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
 use crate::r1cs::Builder;
@@ -55,7 +55,7 @@ impl LeakyRelu {
 
 impl Op for LeakyRelu {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
-        super::check_input_bits(inputs[0], self.in_bits)?;
+        crate::ops::check_input_bits(inputs[0], self.in_bits)?;
         inputs[0]
             .iter()
             .enumerate()
@@ -108,13 +108,13 @@ impl Op for LeakyRelu {
         // of the negative part.
         let unit = 2f64.powi(self.shift as i32);
         let lipschitz = (self.alpha.unsigned_abs() as f64 / unit).max(1.0);
-        lipschitz * errors[0] + 0.5 * super::max_abs(inputs[0]) / unit + 0.5
+        lipschitz * errors[0] + 0.5 * crate::ops::max_abs(inputs[0]) / unit + 0.5
     }
 
     fn bounds(&self, inputs: &[(i128, i128)]) -> Result<(i128, i128), String> {
         let (lo, hi) = inputs[0];
         let m = i128::from(self.alpha).abs() * lo.abs().max(hi.abs());
-        super::check_acc(-m, m)?;
+        crate::ops::check_acc(-m, m)?;
         let ys = [lo, hi, lo.max(0).min(hi), hi.min(0).max(lo)].map(|x| self.value(x));
         Ok((
             *ys.iter().min().expect("four"),
@@ -137,7 +137,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         in_bits: info.bits,
         t_bits: fixed::bits_for_range(t.0, t.1),
     };
-    compare::emit_bounded(ctx, "LeakyRelu", super::QOp::LeakyRelu(op), x)
+    compare::emit_bounded(ctx, "LeakyRelu", crate::ops::QOp::LeakyRelu(op), x)
 }
 
 #[cfg(test)]

@@ -5,20 +5,20 @@
 //! Costs: [`max`] with a difference of `n` signed bits is `n + 1` constraints; a clamp is at
 //! most two of them (a side that cannot bind, given the input's interval, costs nothing).
 
-use super::CValue;
+use crate::ops::CValue;
 use crate::fixed;
 use crate::gadgets::{self, fr, RangeError};
 use crate::r1cs::{Builder, Lc};
 use ark_ff::One;
 
-/// Emits a one-input op whose output gets the bits its [`super::Op::bounds`] needs over the
+/// Emits a one-input op whose output gets the bits its [`crate::ops::Op::bounds`] needs over the
 /// input's full signed range (Clip, LeakyRelu): the output is never checked wider than it can be.
 pub(crate) fn emit_bounded(
-    ctx: &mut crate::compile::LowerCtx,
+    ctx: &mut crate::lower::LowerCtx,
     op_type: &str,
-    op: super::QOp,
+    op: crate::ops::QOp,
     x: crate::graph::TensorId,
-) -> Result<(), crate::compile::CompileError> {
+) -> Result<(), crate::lower::CompileError> {
     let info = ctx.tensor(x).clone();
     let (lo, hi) = op
         .as_op()

@@ -1,4 +1,4 @@
-//! The constant linear maps behind [`super::affine::Affine`]: dense matrices, 2-D
+//! The constant linear maps behind [`crate::ops::affine::Affine`]: dense matrices, 2-D
 //! convolutions, average pooling and per-channel scaling.
 //!
 //! Every map answers one question, [`LinearMap::for_each_term`]: which (input index, weight)

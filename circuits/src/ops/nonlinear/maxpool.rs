@@ -7,8 +7,8 @@
 //! checking `m - x_i ≥ 0` for every candidate plus a product proving one of them is zero.
 //! Padding cells are not candidates (ONNX semantics: padding acts as −∞).
 
-use super::{compare, CTensor, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 
@@ -94,7 +94,7 @@ impl Op for MaxPool {
     fn eval(&self, inputs: &[&[i64]]) -> Result<Vec<i64>, OpError> {
         let x = inputs[0];
         // The differences are checked to `bits + 1`: enough only for inputs of `bits` bits.
-        super::check_input_bits(x, self.bits)?;
+        crate::ops::check_input_bits(x, self.bits)?;
         let mut out = Vec::with_capacity(self.out_len());
         self.for_each_window(|_, w| {
             let first = w.next().expect("lowering rejects empty windows");
@@ -199,7 +199,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     }
     ctx.emit(
         "MaxPool",
-        super::QOp::MaxPool(op),
+        crate::ops::QOp::MaxPool(op),
         vec![x],
         shape,
         info.scale,

@@ -4,8 +4,8 @@
 //! geometry), not as a per-element table; an output copied without a shift keeps its input's
 //! range proof.
 
-use super::{CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::fr;
 use crate::r1cs::{Builder, Lc};
@@ -229,14 +229,14 @@ fn emit(
 ) -> Result<(), CompileError> {
     let intervals: Vec<(i128, i128)> = inputs
         .iter()
-        .map(|&t| super::compare::signed_interval(ctx.tensor(t).bits))
+        .map(|&t| crate::ops::compare::signed_interval(ctx.tensor(t).bits))
         .collect();
     let (lo, hi) = op.bounds(&intervals).map_err(|why| ctx.bad_model(why))?;
     let shape = op.layout.out_shape();
     let op_type = ctx.op_type().to_string();
     ctx.emit(
         &op_type,
-        super::QOp::Gather(op),
+        crate::ops::QOp::Gather(op),
         inputs,
         shape,
         scale,

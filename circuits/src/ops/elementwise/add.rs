@@ -8,8 +8,8 @@
 //! the outputs are range-checked to the chosen bits instead (`bits + 1` constraints each;
 //! a consumer that needs the range, e.g. a ReLU, then reuses the proof).
 
-use super::{relu::ensure_signed, CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{relu::ensure_signed, CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
 use crate::r1cs::{Builder, Lc};
@@ -130,7 +130,7 @@ impl Op for Add {
             lo += i128::from(*self.constant.iter().min().expect("non-empty"));
             hi += i128::from(*self.constant.iter().max().expect("non-empty"));
         }
-        super::check_acc(lo, hi)?;
+        crate::ops::check_acc(lo, hi)?;
         Ok((lo, hi))
     }
 }
@@ -138,7 +138,7 @@ impl Op for Add {
 /// ONNX `Add`: folded into a preceding affine layer's bias when possible, else the sum of two
 /// activations or of an activation and a constant.
 pub fn lower_add(ctx: &mut LowerCtx) -> Result<(), CompileError> {
-    if super::affine::try_fold_bias(ctx)? {
+    if crate::ops::affine::try_fold_bias(ctx)? {
         return Ok(());
     }
     lower(ctx, 1)
@@ -177,8 +177,8 @@ fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
                 check_bits: None,
             };
             let intervals = [
-                super::compare::signed_interval(ia.bits),
-                super::compare::signed_interval(ic.bits),
+                crate::ops::compare::signed_interval(ia.bits),
+                crate::ops::compare::signed_interval(ic.bits),
             ];
             emit(ctx, op, &intervals, vec![a, c], scale)
         }
@@ -223,7 +223,7 @@ fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
             emit(
                 ctx,
                 op,
-                &[super::compare::signed_interval(info.bits)],
+                &[crate::ops::compare::signed_interval(info.bits)],
                 vec![x],
                 info.scale,
             )
@@ -250,7 +250,7 @@ fn emit(
         chosen
     };
     let (op_type, shape) = (ctx.op_type().to_string(), op.shape.clone());
-    ctx.emit(&op_type, super::QOp::Add(op), inputs, shape, scale, bits);
+    ctx.emit(&op_type, crate::ops::QOp::Add(op), inputs, shape, scale, bits);
     Ok(())
 }
 

@@ -23,8 +23,8 @@
 //! requantisation, 1 for the selection); when the input cannot leave the window, `q`, the zero
 //! test and the selection disappear.
 
-use super::{CTensor, CValue, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr, pow2, RangeError};
 use crate::r1cs::{Builder, Lc};
@@ -383,7 +383,7 @@ impl Sigmoid {
         let out = |v: f64| fixed::quantize(v, s_out).expect("a value in [-1, 1]");
         let sat_lo = out((lim_lo + curve.f(-half)) / 2.0);
         let sat_hi = out((lim_hi + curve.f(half)) / 2.0);
-        let (in_lo, in_hi) = super::compare::signed_interval(in_bits);
+        let (in_lo, in_hi) = crate::ops::compare::signed_interval(in_bits);
         let l = 1i128 << (p - 1);
         let (q_lo, q_hi) = ((in_lo + l) >> p, (in_hi + l) >> p);
         let q_bits = if q_lo == 0 && q_hi == 0 {
@@ -475,7 +475,7 @@ fn lower(ctx: &mut LowerCtx, curve: Curve) -> Result<(), CompileError> {
     let op_type = ctx.op_type().to_string();
     ctx.emit(
         &op_type,
-        super::QOp::Sigmoid(op),
+        crate::ops::QOp::Sigmoid(op),
         vec![x],
         info.shape,
         s_out,

@@ -1,8 +1,8 @@
 //! Shape-only ops: Flatten, Reshape, Identity. Values are unchanged (row-major order is
 //! kept), so they cost no constraint.
 
-use super::{CTensor, Op, OpError};
-use crate::compile::{CompileError, LowerCtx};
+use crate::ops::{CTensor, Op, OpError};
+use crate::lower::{CompileError, LowerCtx};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,7 @@ pub(crate) fn emit(ctx: &mut LowerCtx, x: usize, shape: Vec<usize>) -> Result<()
     let op_type = ctx.op_type().to_string();
     ctx.emit(
         &op_type,
-        super::QOp::Reshape(Reshape),
+        crate::ops::QOp::Reshape(Reshape),
         vec![x],
         shape,
         info.scale,

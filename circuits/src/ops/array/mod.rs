@@ -1,0 +1,6 @@
+//! Data movement: ops whose outputs are inputs' values rearranged (or constants); they cost no
+//! constraint.
+
+pub mod gather;
+pub mod reshape;
+pub mod squeeze;

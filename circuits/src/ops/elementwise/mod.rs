@@ -1,0 +1,3 @@
+//! Element-wise ops on two activations (with broadcasting).
+
+pub mod add;
