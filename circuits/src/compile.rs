@@ -59,7 +59,8 @@ pub fn compile_with(
     let input_info = TensorInfo {
         name: g.input_name.clone(),
         shape: g.input_shape.clone(),
-        scale: settings.scale,
+        // Token ids are integers: read at scale 0 (an embedding lookup range-checks them).
+        scale: if g.input_is_integer { 0 } else { settings.scale },
         bits: settings.input_bits,
     };
     let placeholder = pb::NodeProto::default();
@@ -67,6 +68,7 @@ pub fn compile_with(
         settings: settings.clone(),
         overrides: overrides.clone(),
         onnx: &g,
+        consts: g.consts.clone(),
         node: &placeholder,
         node_label: String::new(),
         tensors: vec![input_info],
@@ -87,6 +89,9 @@ pub fn compile_with(
             node.name.clone()
         };
         ctx.emitted = false;
+        if fold_constant(&mut ctx, g.opset)? {
+            continue;
+        }
         let lower = registry::lookup(&node.op_type).ok_or_else(|| CompileError::Unsupported {
             op: node.op_type.clone(),
             node: ctx.node_label.clone(),
@@ -117,6 +122,28 @@ pub fn compile_with(
         warnings,
         names: ctx.values,
     })
+}
+
+/// Folds the current node when it computes constants only (or the static shape of an
+/// activation): its outputs join the constants and it lowers to nothing. `Ok(false)` when the
+/// node reads an activation's values.
+fn fold_constant(ctx: &mut LowerCtx, opset: i64) -> Result<bool, CompileError> {
+    let node = ctx.node;
+    if node.op_type == "Shape" {
+        if let Some(&t) = node.input.first().and_then(|i| ctx.values.get(i)) {
+            let c = onnx::fold::shape_of(node, &ctx.tensors[t].shape);
+            ctx.close_read(t);
+            ctx.consts.insert(node.output[0].clone(), c);
+            return Ok(true);
+        }
+    }
+    if !onnx::fold::is_constant(node, &ctx.consts) {
+        return Ok(false);
+    }
+    let outs = onnx::fold::evaluate(node, &ctx.consts, opset)
+        .map_err(|why| ctx.bad_model(format!("evaluating it on constants failed: {why}")))?;
+    ctx.consts.extend(outs);
+    Ok(true)
 }
 
 fn check_settings(s: &Settings) -> Result<(), CompileError> {

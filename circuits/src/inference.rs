@@ -27,6 +27,17 @@ pub enum InferenceError {
         bits: u32,
         scale: i32,
     },
+    #[error("token {position} of the input is {value}, not an integer id")]
+    NotAToken { position: usize, value: f64 },
+    #[error(
+        "token {position} of the input is {id}, outside the vocabulary [0, {vocab}) of embedding '{layer}'"
+    )]
+    TokenRange {
+        layer: String,
+        position: usize,
+        id: i128,
+        vocab: usize,
+    },
     #[error(
         "layer '{layer}' ({op_type}): value {index} is {value} (real {real:.4}), outside its {bits}-bit range; \
          recompile with a larger --bits (or a smaller --scale)"
@@ -56,6 +67,27 @@ pub fn quantize_input(g: &QGraph, input: &[f64]) -> Result<Vec<i64>, InferenceEr
             want: info.len(),
             shape: info.shape.clone(),
         });
+    }
+    // Token ids: name the vocabulary rather than the input's bits.
+    if let Some((n, emb)) = g.nodes.iter().find_map(|n| match &n.op {
+        crate::ops::QOp::Embedding(e) if n.inputs == [g.input] => Some((n, e)),
+        _ => None,
+    }) {
+        if let Some((position, &id)) = input
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| !(v.fract() == 0.0 && v >= 0.0 && v < emb.vocab as f64))
+        {
+            if !id.is_finite() || id.fract() != 0.0 {
+                return Err(InferenceError::NotAToken { position, value: id });
+            }
+            return Err(InferenceError::TokenRange {
+                layer: n.name.clone(),
+                position,
+                id: id as i128,
+                vocab: emb.vocab,
+            });
+        }
     }
     let half = 1i128 << (info.bits - 1);
     input
@@ -112,13 +144,21 @@ pub fn infer(g: &QGraph, input_q: &[i64]) -> Result<Trace, InferenceError> {
         let out =
             n.op.as_op()
                 .eval(&inputs)
-                .map_err(|e| InferenceError::ActivationRange {
+                .map_err(|e| match &n.op {
+                    crate::ops::QOp::Embedding(emb) => InferenceError::TokenRange {
+                        layer: n.name.clone(),
+                        position: e.index,
+                        id: e.range.value,
+                        vocab: emb.vocab,
+                    },
+                    _ => InferenceError::ActivationRange {
                     layer: n.name.clone(),
                     op_type: n.op_type.clone(),
                     index: e.index,
                     value: e.range.value,
                     real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
                     bits: e.range.bits,
+                    },
                 })?;
         tensors[n.output] = out;
     }

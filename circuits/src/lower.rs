@@ -52,6 +52,9 @@ pub struct LowerCtx<'a> {
     pub(crate) settings: Settings,
     pub(crate) overrides: Overrides,
     pub(crate) onnx: &'a onnx::OnnxGraph,
+    /// Every constant: the model's initializers and Constant nodes, and the outputs of nodes
+    /// folded at compile time ([`crate::onnx::fold`]).
+    pub(crate) consts: HashMap<String, Const>,
     pub(crate) node: &'a pb::NodeProto,
     pub(crate) node_label: String,
     pub(crate) tensors: Vec<TensorInfo>,
@@ -132,14 +135,14 @@ impl<'a> LowerCtx<'a> {
         self.node
             .input
             .get(i)
-            .is_some_and(|n| self.onnx.consts.contains_key(n))
+            .is_some_and(|n| self.consts.contains_key(n))
     }
 
     /// Input `i` as a quantised activation.
     pub fn activation_input(&self, i: usize) -> Result<TensorId, CompileError> {
         let name = self.input_name(i)?;
         self.values.get(name).copied().ok_or_else(|| {
-            if self.onnx.consts.contains_key(name) {
+            if self.consts.contains_key(name) {
                 self.unsupported(&format!(
                     "a constant where an activation is expected (input {i})"
                 ))
@@ -154,8 +157,7 @@ impl<'a> LowerCtx<'a> {
     /// Input `i` as a constant.
     pub fn const_input(&self, i: usize) -> Result<Const, CompileError> {
         let name = self.input_name(i)?;
-        self.onnx
-            .consts
+        self.consts
             .get(name)
             .cloned()
             .ok_or_else(|| self.unsupported(&format!("input {i} ('{name}') must be a constant")))
@@ -271,7 +273,7 @@ impl<'a> LowerCtx<'a> {
         self.emitted = true;
     }
 
-    fn close_read(&mut self, t: TensorId) {
+    pub(crate) fn close_read(&mut self, t: TensorId) {
         if let Some(r) = self.open_reads.get_mut(&t) {
             *r = r.saturating_sub(1);
         }
@@ -287,7 +289,23 @@ impl<'a> LowerCtx<'a> {
         scale: i32,
         bits: u32,
     ) {
-        let out = self.node.output[0].clone();
+        self.emit_output(0, op_type, op, inputs, shape, scale, bits);
+    }
+
+    /// Adds a quantised node producing a new tensor bound to this ONNX node's output number
+    /// `k` (nodes with several outputs, such as `Split`, emit one quantised node per output).
+    #[allow(clippy::too_many_arguments)]
+    pub fn emit_output(
+        &mut self,
+        k: usize,
+        op_type: &str,
+        op: QOp,
+        inputs: Vec<TensorId>,
+        shape: Vec<usize>,
+        scale: i32,
+        bits: u32,
+    ) {
+        let out = self.node.output[k].clone();
         let id = self.tensors.len();
         self.tensors.push(TensorInfo {
             name: out.clone(),
@@ -305,6 +323,21 @@ impl<'a> LowerCtx<'a> {
         });
         self.bind(out, id);
         self.emitted = true;
+    }
+
+    /// The name of output `k` (empty when the node omits it).
+    pub fn output_name(&self, k: usize) -> &str {
+        self.node.output.get(k).map_or("", String::as_str)
+    }
+
+    /// Whether the model's input holds integers (token ids, read at scale 0).
+    pub fn input_is_integer(&self) -> bool {
+        self.onnx.input_is_integer
+    }
+
+    /// Number of outputs the ONNX node lists.
+    pub fn num_outputs(&self) -> usize {
+        self.node.output.len()
     }
 
     /// `round(v · 2^scale)` for every value, refusing NaN/inf and values too large.

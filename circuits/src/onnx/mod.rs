@@ -1,8 +1,11 @@
 //! Reading ONNX files: the protobuf (through tract-onnx's generated types), constants,
-//! the input shape and a topological node order.
+//! the input shape and a topological node order. [`fold`] evaluates constant subgraphs.
+
+pub mod fold;
 
 use crate::lower::CompileError;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
@@ -12,6 +15,37 @@ use tract_onnx::prelude::*;
 pub struct Const {
     pub shape: Vec<usize>,
     pub data: Vec<f64>,
+    /// The tensor with its ONNX element type (int64 shapes, bool masks): what constant folding
+    /// hands back to tract.
+    pub tensor: Arc<Tensor>,
+}
+
+impl Const {
+    /// A constant from a tract tensor; `None` for a non-numeric one (strings).
+    pub fn from_tensor(tensor: Arc<Tensor>) -> Option<Const> {
+        let data = if tensor.datum_type() == DatumType::Bool {
+            tensor
+                .to_plain_array_view::<bool>()
+                .ok()?
+                .iter()
+                .map(|&b| f64::from(u8::from(b)))
+                .collect()
+        } else {
+            tensor
+                .cast_to::<f64>()
+                .ok()?
+                .to_plain_array_view::<f64>()
+                .ok()?
+                .iter()
+                .copied()
+                .collect()
+        };
+        Some(Const {
+            shape: tensor.shape().to_vec(),
+            data,
+            tensor,
+        })
+    }
 }
 
 /// An ONNX model ready for lowering.
@@ -20,7 +54,11 @@ pub struct OnnxGraph {
     pub consts: HashMap<String, Const>,
     pub input_name: String,
     pub input_shape: Vec<usize>,
+    /// Whether the input holds integers (token ids): it is then read at scale 0.
+    pub input_is_integer: bool,
     pub output_name: String,
+    /// The default-domain opset the model imports (constant folding evaluates nodes under it).
+    pub opset: i64,
 }
 
 /// Parses ONNX bytes. Malformed files, several inputs or outputs, and non-constant shapes
@@ -82,13 +120,21 @@ pub fn parse(bytes: &[u8]) -> Result<OnnxGraph, CompileError> {
         });
     };
     let input_shape = value_shape(input)?;
+    let input_is_integer = is_integer_input(input);
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(17, |o| o.version);
     let nodes = topo_sort(nodes, &input.name, &consts)?;
     Ok(OnnxGraph {
         nodes,
         consts,
         input_name: input.name.clone(),
         input_shape,
+        input_is_integer,
         output_name: output.name.clone(),
+        opset,
     })
 }
 
@@ -96,17 +142,22 @@ fn load_const(t: &pb::TensorProto) -> Result<Const, CompileError> {
     let tensor =
         tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, t, None)
             .map_err(|e| CompileError::Malformed(format!("constant '{}': {e}", t.name)))?;
-    let shape = tensor.shape().to_vec();
-    let data = tensor.cast_to::<f64>().map_err(|e| {
-        CompileError::Malformed(format!("constant '{}' is not numeric: {e}", t.name))
-    })?;
-    let data = data
-        .to_plain_array_view::<f64>()
-        .map_err(|e| CompileError::Malformed(format!("constant '{}': {e}", t.name)))?
-        .iter()
-        .copied()
-        .collect();
-    Ok(Const { shape, data })
+    Const::from_tensor(Arc::new(tensor))
+        .ok_or_else(|| CompileError::Malformed(format!("constant '{}' is not numeric", t.name)))
+}
+
+/// Whether a graph input is declared with an integer element type.
+fn is_integer_input(v: &pb::ValueInfoProto) -> bool {
+    use pb::type_proto::Value as TypeValue;
+    use pb::tensor_proto::DataType;
+    match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(TypeValue::TensorType(t)) => matches!(
+            DataType::try_from(t.elem_type),
+            Ok(DataType::Int64 | DataType::Int32 | DataType::Int16 | DataType::Int8
+                | DataType::Uint8 | DataType::Uint16 | DataType::Uint32 | DataType::Uint64)
+        ),
+        _ => false,
+    }
 }
 
 /// The input's shape; a symbolic or missing dimension (the batch) becomes 1.

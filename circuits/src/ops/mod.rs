@@ -125,6 +125,7 @@ pub enum QOp {
     Sigmoid(sigmoid::Sigmoid),
     Add(add::Add),
     Gather(gather::Gather),
+    Embedding(array::embedding::Embedding),
 }
 
 impl QOp {
@@ -140,6 +141,7 @@ impl QOp {
             QOp::Sigmoid(o) => o,
             QOp::Add(o) => o,
             QOp::Gather(o) => o,
+            QOp::Embedding(o) => o,
         }
     }
 }

@@ -33,6 +33,13 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
         "Flatten" => reshape::lower_flatten,
         "Reshape" => reshape::lower_reshape,
         "Identity" => reshape::lower_identity,
+        "Cast" => reshape::lower_cast,
+        "Gather" => array::slice::lower_gather,
+        "Slice" => array::slice::lower_slice,
+        "Split" => array::slice::lower_split,
+        "Expand" => array::slice::lower_expand,
+        "Neg" => add::lower_neg,
+        "Div" => mul_const::lower_div,
         _ => return None,
     })
 }
@@ -62,4 +69,11 @@ pub const SUPPORTED: &[&str] = &[
     "Pad",
     "Squeeze",
     "Unsqueeze",
+    "Cast",
+    "Gather",
+    "Slice",
+    "Split",
+    "Expand",
+    "Neg",
+    "Div",
 ];

@@ -24,6 +24,27 @@ pub enum Layout {
         axis: usize,
         shapes: Vec<Vec<usize>>,
     },
+    /// ONNX `Slice` with non-negative steps: `out[o] = in[starts + o · steps]` per axis.
+    Slice {
+        in_shape: Vec<usize>,
+        starts: Vec<usize>,
+        steps: Vec<usize>,
+        out_shape: Vec<usize>,
+    },
+    /// `Expand`: `in` (its shape right-aligned to `out_shape`'s rank) repeated along the axes
+    /// where it has size 1.
+    Broadcast {
+        in_shape: Vec<usize>,
+        out_shape: Vec<usize>,
+    },
+    /// ONNX `Gather` with constant indices along `axis`: viewing the input as
+    /// `[outer, in_shape[axis], inner]`, `out[o, k, r] = in[o, indices[k], r]`.
+    Take {
+        in_shape: Vec<usize>,
+        axis: usize,
+        indices: Vec<usize>,
+        out_shape: Vec<usize>,
+    },
     /// `out[o] = in[o - begin]` inside the input, `value` elsewhere (negative pads crop).
     Pad {
         in_shape: Vec<usize>,
@@ -64,7 +85,10 @@ impl Layout {
                 s[*axis] = shapes.iter().map(|s| s[*axis]).sum();
                 s
             }
-            Layout::Pad { out_shape, .. } => out_shape.clone(),
+            Layout::Pad { out_shape, .. }
+            | Layout::Slice { out_shape, .. }
+            | Layout::Broadcast { out_shape, .. }
+            | Layout::Take { out_shape, .. } => out_shape.clone(),
         }
     }
 
@@ -77,8 +101,11 @@ impl Layout {
         let n: usize = out.iter().product();
         let mut idx = vec![0usize; out.len()];
         let in_strides = match self {
-            Layout::Transpose { in_shape, .. } | Layout::Pad { in_shape, .. } => strides(in_shape),
-            Layout::Concat { .. } => vec![],
+            Layout::Transpose { in_shape, .. }
+            | Layout::Pad { in_shape, .. }
+            | Layout::Slice { in_shape, .. }
+            | Layout::Broadcast { in_shape, .. } => strides(in_shape),
+            Layout::Concat { .. } | Layout::Take { .. } => vec![],
         };
         let concat_strides: Vec<Vec<usize>> = match self {
             Layout::Concat { shapes, .. } => shapes.iter().map(|s| strides(s)).collect(),
@@ -105,6 +132,29 @@ impl Layout {
                         .map(|(d, &o)| (if d == *axis { along } else { o }) * concat_strides[k][d])
                         .sum();
                     Src::Input(k, flat)
+                }
+                Layout::Slice { starts, steps, .. } => Src::Input(
+                    0,
+                    (0..idx.len())
+                        .map(|d| (starts[d] + idx[d] * steps[d]) * in_strides[d])
+                        .sum(),
+                ),
+                Layout::Broadcast { in_shape, .. } => Src::Input(
+                    0,
+                    (0..idx.len())
+                        .map(|d| if in_shape[d] == 1 { 0 } else { idx[d] * in_strides[d] })
+                        .sum(),
+                ),
+                Layout::Take {
+                    in_shape,
+                    axis,
+                    indices,
+                    ..
+                } => {
+                    let inner: usize = in_shape[axis + 1..].iter().product();
+                    let n = indices.len();
+                    let (o, k, r) = (i / (n * inner), (i / inner) % n, i % inner);
+                    Src::Input(0, (o * in_shape[*axis] + indices[k]) * inner + r)
                 }
                 Layout::Pad {
                     in_shape,
@@ -219,6 +269,33 @@ impl Op for Gather {
         }
         Ok((lo, hi))
     }
+}
+
+/// Emits a data-movement node on ONNX output `k`, its bits those of its sources.
+pub(crate) fn emit_nth(
+    ctx: &mut LowerCtx,
+    k: usize,
+    op: Gather,
+    inputs: Vec<usize>,
+    scale: i32,
+) -> Result<(), CompileError> {
+    let intervals: Vec<(i128, i128)> = inputs
+        .iter()
+        .map(|&t| crate::ops::compare::signed_interval(ctx.tensor(t).bits))
+        .collect();
+    let (lo, hi) = op.bounds(&intervals).map_err(|why| ctx.bad_model(why))?;
+    let shape = op.layout.out_shape();
+    let op_type = ctx.op_type().to_string();
+    ctx.emit_output(
+        k,
+        &op_type,
+        crate::ops::QOp::Gather(op),
+        inputs,
+        shape,
+        scale,
+        fixed::bits_for_range(lo, hi),
+    );
+    Ok(())
 }
 
 fn emit(

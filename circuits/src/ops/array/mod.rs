@@ -1,6 +1,8 @@
 //! Data movement: ops whose outputs are inputs' values rearranged (or constants); they cost no
 //! constraint.
 
+pub mod embedding;
 pub mod gather;
 pub mod reshape;
+pub mod slice;
 pub mod squeeze;

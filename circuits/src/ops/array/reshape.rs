@@ -35,6 +35,23 @@ pub fn lower_identity(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     Ok(())
 }
 
+/// ONNX `Cast` of an activation to a floating-point type: the quantised values stand for the
+/// same reals (the float model's rounding to that type is not modelled). A cast to an integer
+/// or boolean type changes values and is refused.
+pub fn lower_cast(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    use tract_onnx::pb::tensor_proto::DataType;
+    let to = ctx.attr_int("to", 0) as i32;
+    match DataType::try_from(to) {
+        Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16) => {
+            lower_identity(ctx)
+        }
+        _ => Err(ctx.unsupported(&format!(
+            "Cast of an activation to ONNX type {to}, which changes its values (only casts to \
+             floating-point types are value-preserving)"
+        ))),
+    }
+}
+
 /// ONNX `Flatten` (axis attribute, default 1).
 pub fn lower_flatten(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     let x = ctx.activation_input(0)?;

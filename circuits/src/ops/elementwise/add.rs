@@ -149,6 +149,27 @@ pub fn lower_sub(ctx: &mut LowerCtx) -> Result<(), CompileError> {
     lower(ctx, -1)
 }
 
+/// ONNX `Neg`: `0 - x`, a linear combination (zero constraints; one more bit, as `-(-2^(b-1))`
+/// needs it).
+pub fn lower_neg(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    let x = ctx.activation_input(0)?;
+    let info = ctx.tensor(x).clone();
+    let op = Add {
+        coefs: vec![-1],
+        shape: info.shape.clone(),
+        constant: vec![0],
+        const_shape: vec![1; info.shape.len()],
+        check_bits: None,
+    };
+    emit(
+        ctx,
+        op,
+        &[crate::ops::compare::signed_interval(info.bits)],
+        vec![x],
+        info.scale,
+    )
+}
+
 fn lower(ctx: &mut LowerCtx, sign: i64) -> Result<(), CompileError> {
     let op_type = ctx.op_type().to_string();
     match (ctx.is_const_input(0), ctx.is_const_input(1)) {

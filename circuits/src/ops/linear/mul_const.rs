@@ -9,6 +9,22 @@ use crate::lower::{CompileError, LowerCtx};
 /// Lowers ONNX `Mul` where exactly one operand is a constant that broadcasts to the
 /// activation's shape without enlarging it.
 pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    lower_with(ctx, |c| c)
+}
+
+/// Lowers ONNX `Div` of an activation by a constant as `Mul` by its reciprocal (a division
+/// by zero is a constant that cannot be quantised, and says so).
+pub fn lower_div(ctx: &mut LowerCtx) -> Result<(), CompileError> {
+    if ctx.is_const_input(0) {
+        return Err(ctx.unsupported("Div of a constant by an activation (a reciprocal)"));
+    }
+    if !ctx.is_const_input(1) {
+        return Err(ctx.unsupported("Div by an activation"));
+    }
+    lower_with(ctx, |c| 1.0 / c)
+}
+
+fn lower_with(ctx: &mut LowerCtx, value: fn(f64) -> f64) -> Result<(), CompileError> {
     let (act, cst) = match (ctx.is_const_input(0), ctx.is_const_input(1)) {
         (false, true) => (0, 1),
         (true, false) => (1, 0),
@@ -63,5 +79,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         )));
     }
     let channels = view[1];
-    emit_per_channel(ctx, "Mul", x, view, c.data, vec![0.0; channels])
+    let op_type = ctx.op_type().to_string();
+    let data = c.data.iter().map(|&v| value(v)).collect();
+    emit_per_channel(ctx, &op_type, x, view, data, vec![0.0; channels])
 }
