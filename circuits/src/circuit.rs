@@ -154,7 +154,7 @@ fn range_error(
 }
 
 /// The number of constraints, variables and public inputs of the circuit, and the constraints
-/// per layer, from the graph alone (no input is run, no matrix is built).
+/// per layer and per op type, from the graph alone (no input is run, no matrix is built).
 pub fn measure(g: &QGraph) -> Result<CircuitSize, InferenceError> {
     let s = structure(g, false)?;
     let mut per_layer = Vec::new();
@@ -162,11 +162,29 @@ pub fn measure(g: &QGraph) -> Result<CircuitSize, InferenceError> {
         let end = s.regions.get(i + 1).map_or(s.num_constraints, |r| r.0);
         per_layer.push((label.clone(), end - start));
     }
+    // Regions are "input", one per node in order, then "public inputs".
+    let per_node: Vec<usize> = per_layer[1..=g.nodes.len()].iter().map(|r| r.1).collect();
+    let mut per_op_type: Vec<(String, usize, usize)> = Vec::new();
+    for (n, &c) in g.nodes.iter().zip(&per_node) {
+        match per_op_type.iter_mut().find(|(t, _, _)| *t == n.op_type) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 += c;
+            }
+            None => per_op_type.push((n.op_type.clone(), 1, c)),
+        }
+    }
+    for (label, c) in [&per_layer[0], &per_layer[per_layer.len() - 1]] {
+        per_op_type.push((format!("({label})"), 1, *c));
+    }
+    per_op_type.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     Ok(CircuitSize {
         constraints: s.num_constraints,
         variables: s.assignment.len(),
         public_inputs: s.r1cs.num_instance - 1,
         per_layer,
+        per_node,
+        per_op_type,
     })
 }
 
@@ -179,4 +197,10 @@ pub struct CircuitSize {
     pub public_inputs: usize,
     /// `(layer, constraints)` in order, with "input" and "public inputs" regions.
     pub per_layer: Vec<(String, usize)>,
+    /// Constraints of each node of the graph, in the graph's order.
+    pub per_node: Vec<usize>,
+    /// `(op type, nodes, constraints)` summed over the nodes of each op type (the input's and
+    /// the public inputs' range checks as "(input)" and "(public inputs)"), most costly
+    /// first; the constraints add up to [`CircuitSize::constraints`].
+    pub per_op_type: Vec<(String, usize, usize)>,
 }

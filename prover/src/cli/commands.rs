@@ -110,18 +110,16 @@ fn print_report(
     file: &CircuitFile,
 ) {
     let g = &file.graph;
-    let count = |name: &str| {
-        size.per_layer
-            .iter()
-            .find(|(l, _)| l == name)
-            .map_or(0, |(_, c)| *c)
+    let row = |name: &str,
+               op: &str,
+               shape: String,
+               scale: String,
+               bits: String,
+               err: String,
+               constraints: usize| {
+        println!("{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {constraints:>12}");
     };
-    let row = |name: &str, op: &str, shape: String, scale: String, bits: String, err: String| {
-        println!(
-            "{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {:>12}",
-            count(name)
-        );
-    };
+    let (first, last) = (size.per_layer[0].1, size.per_layer[size.per_layer.len() - 1].1);
     println!(
         "{:<28} {:<14} {:>14} {:>6} {:>5} {:>9} {:>12}",
         "layer", "op", "shape", "scale", "bits", "max err", "constraints"
@@ -135,8 +133,9 @@ fn print_report(
         inp.scale.to_string(),
         inp.bits.to_string(),
         format!("{half_step:.2e}"),
+        first,
     );
-    for l in layers {
+    for (l, &constraints) in layers.iter().zip(&size.per_node) {
         row(
             &l.name,
             &l.op_type,
@@ -144,13 +143,21 @@ fn print_report(
             l.scale.to_string(),
             l.bits.to_string(),
             format!("{:.2e}", l.error_bound),
+            constraints,
         );
     }
     let dash = || "-".to_string();
-    row("public inputs", "-", dash(), dash(), dash(), dash());
+    row("public inputs", "-", dash(), dash(), dash(), dash(), last);
     println!(
         "max err: a bound on the layer's error against the float model (real units) for inputs in range"
     );
+    println!("constraints by op type:");
+    for (op, nodes, c) in &size.per_op_type {
+        println!(
+            "  {op:<24} {nodes:>5} nodes {c:>12} {:>6.1}%",
+            100.0 * *c as f64 / size.constraints.max(1) as f64
+        );
+    }
     println!(
         "total: {} constraints, {} variables, {} public inputs; circuit {}",
         size.constraints,
