@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compare zkinfer with EZKL on the digits fixtures (not run in CI).
+# Compare zkinfer with EZKL on the digits fixtures and the gpt decoder (not run in CI).
 #
-#   benches/compare_ezkl.sh [mlp|cnn]...        # default: mlp cnn
+#   benches/compare_ezkl.sh [mlp|cnn|gpt|llama]...   # default: mlp cnn gpt
 #
 # 1. Creates the git-ignored venv benches/.ezkl-venv (python3 -m venv) and
 #    installs ezkl 23.x, onnx and numpy into it (once; PyPI only).
@@ -33,11 +33,11 @@ PY="$VENV/bin/python"
 HELPER="$ROOT/benches/compare_ezkl.py"
 
 fixtures=("$@")
-[ ${#fixtures[@]} -eq 0 ] && fixtures=(mlp cnn)
+[ ${#fixtures[@]} -eq 0 ] && fixtures=(mlp cnn gpt)
 for m in "${fixtures[@]}"; do
   case "$m" in
-    mlp|cnn) ;;
-    *) echo "unknown fixture '$m' (expected mlp or cnn)" >&2; exit 2 ;;
+    mlp|cnn|gpt|llama) ;;
+    *) echo "unknown fixture '$m' (expected mlp, cnn, gpt or llama)" >&2; exit 2 ;;
   esac
 done
 
@@ -71,6 +71,8 @@ if [ ! -x "$ZK" ]; then
   echo "no $ZK; zkinfer half skipped" >&2
   zk_ok=0
 fi
+# Keep in step with transformer_settings() in circuits/tests/transformers.rs.
+TRANSFORMER_ARGS="--scale 8 --weight-scale 8 --bits 20"
 backend_args=()
 [ -n "${ZKINFER_BACKEND:-}" ] && backend_args=(--backend "$ZKINFER_BACKEND")
 
@@ -95,10 +97,13 @@ run_zkinfer() {
   mkdir -p "$d"
   local t_compile t_setup t_prove t_verify
   # The same tuning EZKL gets: calibration on the fixture's samples (ZKINFER_COMPILE_ARGS
-  # overrides it, e.g. to "" for the uncalibrated worst-case bits).
+  # overrides it, e.g. to "" for the uncalibrated worst-case bits). The decoders take the
+  # scales their accuracy test uses (circuits/tests/transformers.rs).
+  local fixture_args=""
+  case "$m" in gpt|llama) fixture_args="$TRANSFORMER_ARGS" ;; esac
   # shellcheck disable=SC2086
   run_timed compile "$d/compile.log" "$ZK" compile --model "fixtures/$m/model.onnx" --out "$d/m.zkc" \
-    ${ZKINFER_COMPILE_ARGS---calibrate fixtures/$m/samples.json} || return 1
+    $fixture_args ${ZKINFER_COMPILE_ARGS---calibrate fixtures/$m/samples.json} || return 1
   t_compile=$T
   run_timed setup "$d/setup.log" "$ZK" setup --circuit "$d/m.zkc" --pk "$d/m.pk" --vk "$d/m.vk" || return 1
   t_setup=$T

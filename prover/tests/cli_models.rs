@@ -70,3 +70,15 @@ fn cnn_end_to_end() {
 fn resblock_end_to_end() {
     end_to_end("resblock", &["--scale", "8", "--input-bits", "10"]);
 }
+
+/// The decoders at the settings of their accuracy test (circuits/tests/transformers.rs): token
+/// ids in, next-token logits out.
+#[test]
+fn gpt_end_to_end() {
+    end_to_end("gpt", &["--scale", "8", "--weight-scale", "8", "--bits", "20"]);
+}
+
+#[test]
+fn llama_end_to_end() {
+    end_to_end("llama", &["--scale", "8", "--weight-scale", "8", "--bits", "20"]);
+}
