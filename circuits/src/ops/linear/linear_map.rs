@@ -132,6 +132,30 @@ pub enum LinearMap {
         inner: usize,
         scale: Vec<i64>,
     },
+    /// `y[i] = scale[broadcast(i)] · x[i]`: element-wise by a constant of `const_shape` (the
+    /// output's rank, size 1 along the axes it broadcasts over), e.g. rotary tables `[1, 1, T, D]`
+    /// on `[1, H, T, D]` or a constant varying along non-adjacent axes; channel = the constant's
+    /// flat index.
+    Broadcast {
+        shape: Vec<usize>,
+        const_shape: Vec<usize>,
+        scale: Vec<i64>,
+    },
+}
+
+/// The flat index into a constant of `const_shape` (same rank as `shape`, broadcasting along
+/// its size-1 axes) of element `i` of a tensor of `shape`.
+fn broadcast_index(shape: &[usize], const_shape: &[usize], mut i: usize) -> usize {
+    let (mut idx, mut stride) = (0, 1);
+    for d in (0..shape.len()).rev() {
+        let k = i % shape[d];
+        i /= shape[d];
+        if const_shape[d] != 1 {
+            idx += k * stride;
+        }
+        stride *= const_shape[d];
+    }
+    idx
 }
 
 impl LinearMap {
@@ -148,6 +172,7 @@ impl LinearMap {
                 inner,
                 ..
             } => outer * channels * inner,
+            LinearMap::Broadcast { shape, .. } => shape.iter().product(),
         }
     }
 
@@ -163,6 +188,7 @@ impl LinearMap {
             LinearMap::Conv2d { c_out, .. } => *c_out,
             LinearMap::AvgPool2d { geom, .. } => geom.c_in,
             LinearMap::PerChannel { channels, .. } => *channels,
+            LinearMap::Broadcast { scale, .. } => scale.len(),
         }
     }
 
@@ -176,6 +202,7 @@ impl LinearMap {
             LinearMap::PerChannel {
                 channels, inner, ..
             } => channels * inner,
+            LinearMap::Broadcast { shape, .. } => shape.iter().product(),
         }
     }
 
@@ -184,6 +211,7 @@ impl LinearMap {
             LinearMap::Dense { rows, .. } => *rows,
             LinearMap::Conv2d { geom, .. } | LinearMap::AvgPool2d { geom, .. } => geom.batch,
             LinearMap::PerChannel { outer, .. } => *outer,
+            LinearMap::Broadcast { .. } => 1,
         }
     }
 
@@ -196,6 +224,9 @@ impl LinearMap {
             LinearMap::PerChannel {
                 channels, inner, ..
             } => (o / inner) % channels,
+            LinearMap::Broadcast {
+                shape, const_shape, ..
+            } => broadcast_index(shape, const_shape, o),
         }
     }
 
@@ -252,7 +283,9 @@ impl LinearMap {
                 let base = bc * g.h * g.w;
                 g.taps(oy, ox, |_, _, off| f(base + off, w));
             }
-            LinearMap::PerChannel { scale, .. } => f(o, scale[self.channel(o)]),
+            LinearMap::PerChannel { scale, .. } | LinearMap::Broadcast { scale, .. } => {
+                f(o, scale[self.channel(o)])
+            }
         }
     }
 
@@ -261,7 +294,7 @@ impl LinearMap {
     pub fn weights_mut(&mut self) -> Option<&mut Vec<i64>> {
         match self {
             LinearMap::Dense { weights, .. } | LinearMap::Conv2d { weights, .. } => Some(weights),
-            LinearMap::PerChannel { scale, .. } => Some(scale),
+            LinearMap::PerChannel { scale, .. } | LinearMap::Broadcast { scale, .. } => Some(scale),
             LinearMap::AvgPool2d { .. } => None,
         }
     }
@@ -270,6 +303,26 @@ impl LinearMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broadcast_reads_the_constant_along_its_own_axes() {
+        // [2, 3, 2] by a constant of shape [2, 1, 2] (non-adjacent varying axes 0 and 2).
+        let m = LinearMap::Broadcast {
+            shape: vec![2, 3, 2],
+            const_shape: vec![2, 1, 2],
+            scale: vec![10, 20, 30, 40],
+        };
+        let mut seen = Vec::new();
+        for o in 0..m.out_len() {
+            m.for_each_term(o, |i, w| seen.push((i, w)));
+        }
+        let want: Vec<(usize, i64)> = [10, 20, 10, 20, 10, 20, 30, 40, 30, 40, 30, 40]
+            .into_iter()
+            .enumerate()
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!((m.channels(), m.in_len(), m.block_len()), (4, 12, 12));
+    }
 
     fn terms(m: &LinearMap, o: usize) -> Vec<(usize, i64)> {
         let mut v = Vec::new();

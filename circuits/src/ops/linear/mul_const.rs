@@ -65,10 +65,24 @@ fn lower_with(ctx: &mut LowerCtx, value: fn(f64) -> f64) -> Result<(), CompileEr
             shape[hi + 1..].iter().product(),
         ],
         _ => {
-            return Err(ctx.unsupported(&format!(
-                "Mul by a constant of shape {:?} varying along non-adjacent axes",
-                c.shape
-            )))
+            // Varying along non-adjacent axes: element-wise with a broadcast index.
+            let mut const_shape = vec![1; pad];
+            const_shape.extend_from_slice(&c.shape);
+            let data: Vec<f64> = c.data.iter().map(|&v| value(v)).collect();
+            let n = data.len();
+            let ws = ctx.settings().weight_scale;
+            let op_type = ctx.op_type().to_string();
+            let floats = crate::lower::FloatParams {
+                weights: data,
+                bias: vec![0.0; n],
+            };
+            return crate::ops::affine::emit(ctx, &op_type, x, shape.clone(), ws, floats, |scale| {
+                crate::ops::linear_map::LinearMap::Broadcast {
+                    shape,
+                    const_shape,
+                    scale,
+                }
+            });
         }
     };
     if c.data.len() != view[1] {
