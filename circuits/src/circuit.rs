@@ -130,6 +130,9 @@ fn output_is_bounded(g: &QGraph) -> bool {
             // The output is one of the inputs, or the input clamped: bounded when the input is.
             QOp::Reshape(_) | QOp::MaxPool(_) | QOp::Clip(_) => t = n.inputs[0],
             QOp::Sigmoid(s) => return s.out_bits <= g.output_info().bits,
+            // Range-checked to its bits, or the constants 0 (masked) and 2^s (a lone value),
+            // which inference and synthesis check against the same bits.
+            QOp::Softmax(s) => return s.out_bits <= g.output_info().bits,
             _ => return false,
         }
     }

@@ -2,6 +2,7 @@
 //! the input shape and a topological node order. [`fold`] evaluates constant subgraphs.
 
 pub mod fold;
+pub mod patterns;
 
 use crate::lower::CompileError;
 use std::collections::HashMap;
@@ -127,6 +128,7 @@ pub fn parse(bytes: &[u8]) -> Result<OnnxGraph, CompileError> {
         .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
         .map_or(17, |o| o.version);
     let nodes = topo_sort(nodes, &input.name, &consts)?;
+    let nodes = patterns::rewrite(nodes, &mut consts, &output.name);
     Ok(OnnxGraph {
         nodes,
         consts,

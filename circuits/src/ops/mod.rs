@@ -16,6 +16,8 @@ pub use array::{gather, reshape, squeeze};
 pub use elementwise::add;
 pub use linear::{affine, batchnorm, conv, linear_map, mul_const, pool_avg};
 pub use nonlinear::{clip, compare, leaky_relu, maxpool, relu, sigmoid};
+pub use elementwise::mul;
+pub use nonlinear::{gelu, norm};
 
 use crate::gadgets::{RangeError, Signed};
 use crate::r1cs::{Builder, Lc};
@@ -125,7 +127,13 @@ pub enum QOp {
     Sigmoid(sigmoid::Sigmoid),
     Add(add::Add),
     Gather(gather::Gather),
+    MatMul(linear::matmul::MatMul),
+    Softmax(nonlinear::softmax::Softmax),
+    Where(array::where_const::Where),
     Embedding(array::embedding::Embedding),
+    Mul(elementwise::mul::Mul),
+    Norm(nonlinear::norm::Norm),
+    Gelu(nonlinear::gelu::Gelu),
 }
 
 impl QOp {
@@ -141,7 +149,13 @@ impl QOp {
             QOp::Sigmoid(o) => o,
             QOp::Add(o) => o,
             QOp::Gather(o) => o,
+            QOp::MatMul(o) => o,
+            QOp::Softmax(o) => o,
+            QOp::Where(o) => o,
             QOp::Embedding(o) => o,
+            QOp::Mul(o) => o,
+            QOp::Norm(o) => o,
+            QOp::Gelu(o) => o,
         }
     }
 }

@@ -11,12 +11,14 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
     use super::*;
     Some(match op_type {
         "Gemm" => affine::lower_gemm,
-        "MatMul" => affine::lower_matmul,
+        "MatMul" => linear::matmul::lower,
+        "Softmax" => nonlinear::softmax::lower,
+        "Where" => array::where_const::lower,
         "Conv" => conv::lower,
         "AveragePool" => pool_avg::lower,
         "GlobalAveragePool" => pool_avg::lower_global,
         "BatchNormalization" => batchnorm::lower,
-        "Mul" => mul_const::lower,
+        "Mul" => elementwise::mul::lower,
         "Add" => add::lower_add,
         "Sub" => add::lower_sub,
         "MaxPool" => maxpool::lower,
@@ -40,6 +42,10 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
         "Expand" => array::slice::lower_expand,
         "Neg" => add::lower_neg,
         "Div" => mul_const::lower_div,
+        "LayerNormalization" => nonlinear::norm::lower_layer_norm,
+        "RMSNormalization" => nonlinear::norm::lower_rms_norm,
+        "Gelu" => nonlinear::gelu::lower_gelu,
+        "Silu" => nonlinear::gelu::lower_silu,
         _ => return None,
     })
 }
@@ -48,6 +54,8 @@ pub fn lookup(op_type: &str) -> Option<LowerFn> {
 pub const SUPPORTED: &[&str] = &[
     "Gemm",
     "MatMul",
+    "Softmax",
+    "Where",
     "Conv",
     "AveragePool",
     "GlobalAveragePool",
@@ -76,4 +84,8 @@ pub const SUPPORTED: &[&str] = &[
     "Expand",
     "Neg",
     "Div",
+    "LayerNormalization",
+    "RMSNormalization",
+    "Gelu",
+    "Silu",
 ];

@@ -6,3 +6,4 @@ pub mod gather;
 pub mod reshape;
 pub mod slice;
 pub mod squeeze;
+pub mod where_const;

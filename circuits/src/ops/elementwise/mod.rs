@@ -1,3 +1,4 @@
 //! Element-wise ops on two activations (with broadcasting).
 
 pub mod add;
+pub mod mul;

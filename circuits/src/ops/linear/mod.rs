@@ -5,5 +5,6 @@ pub mod affine;
 pub mod batchnorm;
 pub mod conv;
 pub mod linear_map;
+pub mod matmul;
 pub mod mul_const;
 pub mod pool_avg;

@@ -3,7 +3,11 @@
 
 pub mod clip;
 pub mod compare;
+pub mod exp;
+pub mod gelu;
 pub mod leaky_relu;
 pub mod maxpool;
+pub mod norm;
 pub mod relu;
 pub mod sigmoid;
+pub mod softmax;

@@ -299,7 +299,7 @@ impl Sigmoid {
 
 /// Coefficients of the multilinear polynomial in the index bits that equals `table[i]` when the
 /// bits spell `i` (the Möbius transform over subsets).
-fn mobius(table: &[i64]) -> Vec<i128> {
+pub(crate) fn mobius(table: &[i64]) -> Vec<i128> {
     let mut f: Vec<i128> = table.iter().map(|&v| i128::from(v)).collect();
     let n = f.len();
     let mut j = 1;
