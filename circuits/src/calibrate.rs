@@ -15,6 +15,9 @@ use std::collections::HashMap;
 /// keeping every value inside `i64`.
 const WIDE_BITS: u32 = 60;
 
+/// The widths a calibration probe tries, widest first.
+const PROBE_BITS: [u32; 4] = [WIDE_BITS, 40, 32, 24];
+
 /// How activation bits are chosen.
 #[derive(Clone, Debug)]
 pub enum BitsPolicy {
@@ -48,7 +51,17 @@ pub fn compile_calibrated(
                     bits: WIDE_BITS,
                     ..settings.clone()
                 },
-            )?;
+            )
+            .map_err(|e| match e {
+                // Products of activations (attention, gated MLPs, norms) have no worst case
+                // that fits the field once every input may take any value of its bits.
+                CompileError::Overflow { layer, why } => CompileError::Settings(format!(
+                    "no worst-case bits fit this model: at layer '{layer}' {why}; choose the bits \
+                     with --bits B (every activation) or --calibrate SAMPLES.json (per tensor, \
+                     from observed ranges)"
+                )),
+                e => e,
+            })?;
             let mut bits = vec![None; probe.graph.tensors.len()];
             for (l, n) in probe.layers.iter().zip(&probe.graph.nodes) {
                 bits[n.output] = Some(l.worst_case_bits.min(*max_bits).max(2));
@@ -73,14 +86,30 @@ pub fn compile_calibrated(
                     "calibration needs at least one sample input".into(),
                 ));
             }
-            let probe = probe(
-                bytes,
-                Settings {
-                    bits: WIDE_BITS,
-                    input_bits: WIDE_BITS,
-                    ..settings.clone()
-                },
-            )?;
+            // The measuring compile only has to hold the observed values: it takes the widest
+            // bits the compiler accepts (products of activations and norms refuse 60-bit
+            // operands as a possible overflow).
+            let mut probed = None;
+            for bits in PROBE_BITS {
+                let p = probe(
+                    bytes,
+                    Settings {
+                        bits,
+                        input_bits: bits,
+                        ..settings.clone()
+                    },
+                );
+                // A width refused (an overflow, a norm whose rsqrt would not fit) falls back to
+                // a narrower one; the narrowest's error is the answer.
+                match p {
+                    Err(_) if bits != PROBE_BITS[PROBE_BITS.len() - 1] => {}
+                    p => {
+                        probed = Some(p?);
+                        break;
+                    }
+                }
+            }
+            let probe = probed.expect("the last width returns");
             let g = &probe.graph;
             let mut lo = vec![0i128; g.tensors.len()];
             let mut hi = vec![0i128; g.tensors.len()];

@@ -400,9 +400,20 @@ fn mul_scalar_and_block_constants() {
             );
         }
     }
-    // Non-adjacent varying axes are refused.
-    let bad = mul(vec![2, 1, 2], vec![1.0, 2.0, 3.0, 4.0], false);
-    assert!(unsupported(&bad).contains("non-adjacent"));
+    // Non-adjacent varying axes (a broadcast map): x[a, b, c, d] · k[b, d] on [1, 2, 3, 2].
+    let k = [1.0f32, 2.0, 3.0, 4.0];
+    let g = compile(&mul(vec![2, 1, 2], k.to_vec(), false), &settings())
+        .unwrap()
+        .graph;
+    let t = infer(&g, &quantize_input(&g, &x).unwrap()).unwrap();
+    for (i, &v) in t.output(&g).iter().enumerate() {
+        let (b, d) = (i / 6, i % 2);
+        let want = x[i] * f64::from(k[b * 2 + d]);
+        assert!(
+            (zkinfer_circuits::fixed::dequantize(v, 8) - want).abs() <= 2f64.powi(-9),
+            "broadcast {i}"
+        );
+    }
 }
 
 /// A bundled model end to end (five samples): float agreement, the predicted class, and a
