@@ -73,16 +73,23 @@ fn a_token_outside_the_vocabulary_is_a_clear_error() {
 }
 
 #[test]
+fn expand_cast_and_where_on_a_constant_condition() {
+    common::check_op_fixture("expand_cast_where", &settings(), 0.0021);
+}
+
+#[test]
 fn constant_subgraphs_fold_whatever_their_ops() {
     // gpt's position ids come from Shape → Gather → Range → Unsqueeze, its masks from
     // ConstantOfShape → Cast → Trilu → Equal, its head from Identity → Transpose of the token
-    // table: none of these ops is lowered, all of them fold. Compile must get past every one
-    // of them (the first op it cannot lower, if any, must be an op of the activations).
-    let bytes = common::read("gpt/model.onnx");
-    if let Err(e) = compile(&bytes, &settings()) {
-        let msg = e.to_string();
-        for folded in ["Shape", "Range", "Trilu", "ConstantOfShape", "Equal", "Transpose in node '/lm_head"] {
-            assert!(!msg.contains(&format!("unsupported op {folded}")), "{msg}");
+    // table, llama's rotary tables from Range → Cast → Mul → Concat → Cos/Sin → Unsqueeze →
+    // Expand: no node of these lowers, every one folds, and none is left in the graph.
+    for name in ["gpt", "llama"] {
+        let c = compile(&common::read(&format!("{name}/model.onnx")), &settings())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for n in &c.graph.nodes {
+            for folded in ["Shape", "Range", "Trilu", "ConstantOfShape", "Equal", "Cos", "Sin", "Expand"] {
+                assert!(!n.op_type.split('+').any(|t| t == folded), "{name}: {} left", n.op_type);
+            }
         }
     }
 }

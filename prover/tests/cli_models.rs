@@ -82,3 +82,36 @@ fn gpt_end_to_end() {
 fn llama_end_to_end() {
     end_to_end("llama", &["--scale", "8", "--weight-scale", "8", "--bits", "20"]);
 }
+
+/// A token id outside the vocabulary is bad input (exit 2) that names the position and the
+/// vocabulary, before any proving work.
+#[test]
+fn a_token_outside_the_vocabulary_exits_2() {
+    let dir = std::env::temp_dir().join(format!("zkinfer-tokens-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zkc = dir.join("gpt.zkc");
+    let model = fixture("gpt/model.onnx");
+    zkinfer(&[
+        "compile",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        zkc.to_str().unwrap(),
+        "--scale",
+        "8",
+        "--bits",
+        "20",
+    ]);
+    let mut ids: Vec<i64> = (0..16).collect();
+    ids[5] = 64;
+    let input = dir.join("bad.json");
+    std::fs::write(&input, serde_json::json!({ "input": ids }).to_string()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["run", "--circuit", zkc.to_str().unwrap(), "--input", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("token 5 of the input is 64, outside the vocabulary [0, 64)"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
