@@ -28,6 +28,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tract_onnx::pb;
 
+/// A match: the pattern's node indices, the node replacing them, and the constants it adds
+/// (synthesised scale/bias values).
+type Fused = (Vec<usize>, pb::NodeProto, Vec<(String, f32)>);
+
 /// Rewrites every recognised decomposition in `nodes` (topologically sorted, Constant nodes
 /// already moved into `consts`) into one node, in place of the pattern's last node, so the
 /// order stays topological. `output` is the graph output (it counts as a read). Synthesised
@@ -37,7 +41,7 @@ pub fn rewrite(
     consts: &mut HashMap<String, Const>,
     output: &str,
 ) -> Vec<pb::NodeProto> {
-    let mut fused: Vec<(Vec<usize>, pb::NodeProto, Vec<(String, f32)>)> = Vec::new();
+    let mut fused: Vec<Fused> = Vec::new();
     {
         let g = Graph::new(&nodes, consts, output);
         let mut taken = vec![false; nodes.len()];

@@ -349,7 +349,7 @@ impl Gelu {
         let w = p - m;
         let k = s_out as u32 + GUARD_BITS;
         let scale_in = 2f64.powi(s_in);
-        let mut coefs = vec![Vec::with_capacity(1 << m); DEGREE + 1];
+        let mut coefs: Vec<Vec<_>> = (0..=DEGREE).map(|_| Vec::with_capacity(1 << m)).collect();
         let q = |v: f64| (v * 2f64.powi(k as i32)).round() as i64;
         for seg in 0..1i64 << m {
             // The segment covers inputs x0 + t/2^s_in for t in [0, 2^w); u = t/2^w.

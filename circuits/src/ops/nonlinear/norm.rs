@@ -142,7 +142,7 @@ impl Norm {
         let d: Vec<i128> = x.iter().map(|&v| n * v - sum).collect();
         let sq: i128 = d.iter().map(|&v| v * v).sum();
         debug_assert_eq!(sq % n, 0, "Σd² is a multiple of n");
-        let v = (sq / n << self.g) + i128::from(self.eps_q);
+        let v = ((sq / n) << self.g) + i128::from(self.eps_q);
         let r = isqrt(self.big() as u128 / v as u128) as i128;
         debug_assert!(r * r * v <= self.big() && (r + 1) * (r + 1) * v > self.big());
         let t: Vec<i128> = d.iter().map(|&v| v * r).collect();
