@@ -18,7 +18,9 @@ use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{attr_float, attr_int, attr_ints, model_full, node, IntInit};
+use support::{
+    attr_float, attr_int, attr_ints, attr_tensor_f32, model_with_bools, node, BoolInit, IntInit,
+};
 use tract_onnx::pb;
 use zkinfer_circuits::reference::FloatModel;
 use zkinfer_circuits::{
@@ -51,7 +53,7 @@ struct Setup {
     input_seed: u64,
 }
 
-const KINDS: u8 = 24;
+const KINDS: u8 = 40;
 
 fn op_spec() -> impl Strategy<Value = OpSpec> {
     (
@@ -103,14 +105,121 @@ struct Graph {
     nodes: Vec<pb::NodeProto>,
     floats: Vec<(String, Vec<usize>, Vec<f32>)>,
     ints: Vec<IntInit>,
+    bools: Vec<BoolInit>,
 }
 
 impl Graph {
     fn fresh(&self, what: &str) -> String {
         format!(
             "{what}{}",
-            self.nodes.len() + self.floats.len() + self.ints.len()
+            self.nodes.len() + self.floats.len() + self.ints.len() + self.bools.len()
         )
+    }
+
+    /// A float constant of the given values.
+    fn float_of(&mut self, dims: Vec<usize>, data: Vec<f32>) -> String {
+        let name = self.fresh("c");
+        self.floats.push((name.clone(), dims, data));
+        name
+    }
+
+    /// An int64 constant of any shape (a scalar index is `dims = []`).
+    fn int_dims(&mut self, dims: Vec<usize>, data: Vec<i64>) -> String {
+        let name = self.fresh("i");
+        self.ints.push((name.clone(), dims, data));
+        name
+    }
+
+    /// A bool constant (a condition).
+    fn bool_of(&mut self, dims: Vec<usize>, data: Vec<bool>) -> String {
+        let name = self.fresh("b");
+        self.bools.push((name.clone(), dims, data));
+        name
+    }
+
+    /// A node whose output is not offered to later ops (an intermediate of a pattern, a
+    /// constant subgraph); returns its output.
+    fn hidden(&mut self, op: &str, inputs: &[&str], attrs: Vec<pb::AttributeProto>) -> String {
+        let out = self.fresh("h");
+        let label = format!("{}_{}", op.to_lowercase(), self.nodes.len());
+        self.nodes.push(node(op, &label, inputs, &out, attrs));
+        out
+    }
+
+    /// The last tensor pushed.
+    fn last(&self) -> String {
+        self.tensors.last().unwrap().0.clone()
+    }
+
+    /// Either a hidden intermediate or, when `expose`, one later ops may read too (which must
+    /// stop a pattern rewrite).
+    fn step(
+        &mut self,
+        expose: bool,
+        op: &str,
+        inputs: &[&str],
+        shape: &[usize],
+        attrs: Vec<pb::AttributeProto>,
+    ) -> String {
+        if expose {
+            self.push(op, inputs, shape.to_vec(), attrs);
+            self.last()
+        } else {
+            self.hidden(op, inputs, attrs)
+        }
+    }
+
+    /// Transpose of the last two axes (hidden unless `expose`).
+    fn swap_last(&mut self, x: &str, shape: &[usize], expose: bool) -> (String, Vec<usize>) {
+        let r = shape.len();
+        let mut perm: Vec<usize> = (0..r).collect();
+        perm.swap(r - 2, r - 1);
+        let out: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+        let perm: Vec<i64> = perm.iter().map(|&p| p as i64).collect();
+        let name = self.step(
+            expose,
+            "Transpose",
+            &[x],
+            &out,
+            vec![attr_ints("perm", &perm)],
+        );
+        (name, out)
+    }
+
+    /// A lower-triangular (causal) `[n, n]` condition built from constants only, folded at
+    /// compile time: `ConstantOfShape → Trilu → Equal`, true where a row may attend. `way`
+    /// picks one of four constructions (lower with diagonal, or strictly upper compared with
+    /// 0); with `keep_true == false` the condition is negated (true where masked).
+    fn causal_cond(&mut self, n: usize, way: u8, keep_true: bool) -> String {
+        let dims = self.int(vec![n as i64, n as i64]);
+        let ones = self.hidden(
+            "ConstantOfShape",
+            &[&dims],
+            vec![attr_tensor_f32("value", 1.0)],
+        );
+        // lower (upper = 0, k = 0): ones where allowed; strictly upper (upper = 1, k = 1):
+        // ones where masked.
+        let lower = way % 2 == 0;
+        let tri = if lower {
+            if way % 4 == 0 {
+                self.hidden("Trilu", &[&ones], vec![attr_int("upper", 0)])
+            } else {
+                let k = self.int_dims(vec![], vec![0]);
+                self.hidden("Trilu", &[&ones, &k], vec![attr_int("upper", 0)])
+            }
+        } else {
+            let k = self.int_dims(vec![], vec![1]);
+            self.hidden("Trilu", &[&ones, &k], vec![attr_int("upper", 1)])
+        };
+        // Equal(tri, 1) is "allowed" for lower, "masked" for upper.
+        let one_is_allowed = lower;
+        let want = if one_is_allowed == keep_true {
+            1.0
+        } else {
+            0.0
+        };
+        let c = self.float_of(vec![], vec![want]);
+        self.hidden("Equal", &[&tri, &c], vec![])
     }
 
     fn float(&mut self, dims: Vec<usize>, rng: &mut StdRng, lo: f32, hi: f32) -> String {
@@ -134,6 +243,7 @@ impl Graph {
         shape: Vec<usize>,
         attrs: Vec<pb::AttributeProto>,
     ) {
+        debug_assert!(shape.iter().all(|&d| d > 0), "{op} {shape:?}");
         let out = self.fresh("t");
         let label = format!("{}_{}", op.to_lowercase(), self.nodes.len());
         self.nodes.push(node(op, &label, inputs, &out, attrs));
@@ -369,6 +479,549 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             let r = g.tensors.last().unwrap().0.clone();
             g.push("Sub", &[&x, &r], shape, vec![]);
         }
+        24 if rank >= 2 => {
+            // MatMul of two activations (batched over the leading axes).
+            let expose = s.b % 8 == 7;
+            let (m, n) = (shape[rank - 2], shape[rank - 1]);
+            let y = g.tensors[g.partner(t, s.b)].0.clone();
+            match s.a % 4 {
+                0 => {
+                    // x · xᵀ
+                    let (xt, _) = g.swap_last(&x, &shape, expose);
+                    let mut out = shape.clone();
+                    out[rank - 1] = m;
+                    g.push("MatMul", &[&x, &xt], out, vec![]);
+                }
+                1 => {
+                    // xᵀ · y, y a second branch of x's shape
+                    let (xt, _) = g.swap_last(&x, &shape, expose);
+                    let mut out = shape.clone();
+                    out[rank - 2] = n;
+                    g.push("MatMul", &[&xt, &y], out, vec![]);
+                }
+                2 => {
+                    // x · yᵀ, yᵀ sometimes sliced to one batch element (broadcast batch axis)
+                    let (mut yt, mut yshape) = g.swap_last(&y, &shape, expose);
+                    if let Some(ax) = (0..rank - 2).find(|&i| shape[i] > 1) {
+                        if s.b % 2 == 0 {
+                            let j = (s.b as usize / 2) % shape[ax];
+                            let (st, en, axes) = (
+                                g.int(vec![j as i64]),
+                                g.int(vec![j as i64 + 1]),
+                                g.int(vec![ax as i64]),
+                            );
+                            yshape[ax] = 1;
+                            yt = g.step(expose, "Slice", &[&yt, &st, &en, &axes], &yshape, vec![]);
+                        }
+                    }
+                    let mut out = shape.clone();
+                    out[rank - 1] = m;
+                    g.push("MatMul", &[&x, &yt], out, vec![]);
+                }
+                _ => {
+                    // x times a lower-rank activation: [n, k] (or [k, n] transposed), or [n]
+                    let other = (0..g.tensors.len()).find(|&i| {
+                        let sh = &g.tensors[i].1;
+                        i != t && ((sh.len() == 2 && sh.contains(&n)) || sh == &vec![n])
+                    });
+                    match other {
+                        Some(i) => {
+                            let (u, ush) = g.tensors[i].clone();
+                            if ush.len() == 1 {
+                                g.push("MatMul", &[&x, &u], shape[..rank - 1].to_vec(), vec![]);
+                            } else {
+                                let (u, ush) = if ush[0] == n && (ush[1] != n || s.b % 2 == 0) {
+                                    (u, ush)
+                                } else {
+                                    g.swap_last(&u, &ush, expose)
+                                };
+                                let mut out = shape.clone();
+                                out[rank - 1] = ush[1];
+                                g.push("MatMul", &[&x, &u], out, vec![]);
+                            }
+                        }
+                        None => {
+                            let (xt, _) = g.swap_last(&x, &shape, expose);
+                            let mut out = shape.clone();
+                            out[rank - 2] = n;
+                            g.push("MatMul", &[&xt, &x], out, vec![]);
+                        }
+                    }
+                }
+            }
+        }
+        25 if rank >= 2 => {
+            // Softmax over the last axis; on square last two dims, sometimes masked causally.
+            let n = shape[rank - 1];
+            let attrs = match s.a % 3 {
+                0 => vec![],
+                1 => vec![attr_int("axis", -1)],
+                _ => vec![attr_int("axis", rank as i64 - 1)],
+            };
+            let input = if shape[rank - 2] == n && s.b % 4 != 0 {
+                let keep_true = s.b % 8 < 4;
+                let cond = g.causal_cond(n, s.b / 8, keep_true);
+                let fill = [f32::NEG_INFINITY, -1e9, f32::MIN, -1e4, -30.0][(s.a / 3) as usize % 5];
+                let m = g.float_of(vec![], vec![fill]);
+                let ins = if keep_true {
+                    [cond.as_str(), x.as_str(), m.as_str()]
+                } else {
+                    [cond.as_str(), m.as_str(), x.as_str()]
+                };
+                // Exposed, the mask may be read elsewhere or be the output: it must be refused
+                // or computed right, never silently wrong.
+                g.step(s.a % 16 == 15, "Where", &ins, &shape, vec![])
+            } else {
+                x.clone()
+            };
+            g.push("Softmax", &[&input], shape, attrs);
+        }
+        26 => {
+            // Where with a constant condition (given, or computed from constants).
+            let n = shape[rank - 1];
+            let cdims = if s.a % 2 == 0 { shape.clone() } else { vec![n] };
+            let len: usize = cdims.iter().product();
+            let cond = if s.b % 6 >= 3 {
+                let c = g.float(cdims, &mut rng, -1.0, 1.0);
+                let z = g.float_of(vec![], vec![0.0]);
+                g.hidden("Less", &[&c, &z], vec![])
+            } else {
+                let bits = (0..len).map(|_| rng.gen()).collect();
+                g.bool_of(cdims, bits)
+            };
+            let other = match s.b % 3 {
+                0 => g.float(vec![], &mut rng, -1.0, 1.0),
+                1 => g.float(shape.clone(), &mut rng, -1.0, 1.0),
+                _ => g.tensors[g.partner(t, s.a)].0.clone(),
+            };
+            let ins = if s.a % 4 >= 2 {
+                [cond.as_str(), x.as_str(), other.as_str()]
+            } else {
+                [cond.as_str(), other.as_str(), x.as_str()]
+            };
+            g.push("Where", &ins, shape, vec![]);
+        }
+        27 => {
+            // Mul of two activations: two branches, a square, or a broadcast size-1 slice.
+            let n = shape[rank - 1];
+            match s.a % 3 {
+                0 => {
+                    let y = g.tensors[g.partner(t, s.b)].0.clone();
+                    g.push("Mul", &[&x, &y], shape, vec![]);
+                }
+                1 => g.push("Mul", &[&x, &x], shape, vec![]),
+                _ => {
+                    let j = s.b as usize % n;
+                    let (st, en, axes) = (
+                        g.int(vec![j as i64]),
+                        g.int(vec![j as i64 + 1]),
+                        g.int(vec![-1]),
+                    );
+                    let mut sshape = shape.clone();
+                    sshape[rank - 1] = 1;
+                    let sl = g.step(
+                        s.b % 8 == 7,
+                        "Slice",
+                        &[&x, &st, &en, &axes],
+                        &sshape,
+                        vec![],
+                    );
+                    let ins = if s.b % 2 == 0 { [&x, &sl] } else { [&sl, &x] };
+                    g.push("Mul", &[ins[0], ins[1]], shape, vec![]);
+                }
+            }
+        }
+        28 => {
+            // LayerNormalization over the last axis (or the last two), fused or decomposed.
+            let n = shape[rank - 1];
+            let eps = [1e-5f32, 1e-3, 0.1][s.b as usize % 3];
+            let (lo, hi) = if s.b % 8 == 7 {
+                (-1.5, 1.5)
+            } else {
+                (0.25, 1.5)
+            };
+            if s.a % 2 == 0 {
+                let two = rank >= 3 && s.a % 8 == 6;
+                let gdims = if two {
+                    shape[rank - 2..].to_vec()
+                } else {
+                    vec![n]
+                };
+                let gamma = g.float(gdims.clone(), &mut rng, lo, hi);
+                let beta = g.float(gdims, &mut rng, -0.5, 0.5);
+                let mut attrs = vec![attr_float("epsilon", eps)];
+                if two {
+                    attrs.push(attr_int("axis", -2));
+                } else if s.a % 4 == 2 {
+                    attrs.push(attr_int("axis", rank as i64 - 1));
+                }
+                if s.b % 4 == 3 {
+                    g.push("LayerNormalization", &[&x, &gamma], shape, attrs);
+                } else {
+                    g.push("LayerNormalization", &[&x, &gamma, &beta], shape, attrs);
+                }
+            } else {
+                let ex = s.b % 16 == 15;
+                let mean_attrs = || vec![attr_ints("axes", &[-1]), attr_int("keepdims", 1)];
+                let mut row = shape.clone();
+                row[rank - 1] = 1;
+                let mean = g.step(ex, "ReduceMean", &[&x], &row, mean_attrs());
+                let d = g.hidden("Sub", &[&x, &mean], vec![]);
+                let sq = if s.a % 4 == 1 {
+                    let two = g.float_of(vec![], vec![2.0]);
+                    g.hidden("Pow", &[&d, &two], vec![])
+                } else {
+                    g.hidden("Mul", &[&d, &d], vec![])
+                };
+                let var = g.hidden("ReduceMean", &[&sq], mean_attrs());
+                let e = g.float_of(vec![], vec![eps]);
+                let ve = g.hidden("Add", &[&var, &e], vec![]);
+                let sd = g.hidden("Sqrt", &[&ve], vec![]);
+                let affine = s.a % 8 >= 4;
+                if !affine {
+                    g.push("Div", &[&d, &sd], shape, vec![]);
+                } else {
+                    let y = g.hidden("Div", &[&d, &sd], vec![]);
+                    let gamma = g.float(vec![n], &mut rng, lo, hi);
+                    let beta = g.float(vec![n], &mut rng, -0.5, 0.5);
+                    let yg = g.hidden("Mul", &[&y, &gamma], vec![]);
+                    g.push("Add", &[&yg, &beta], shape, vec![]);
+                }
+            }
+        }
+        29 => {
+            // RMSNorm as exported: Pow 2 → ReduceMean → Add ε → Sqrt → Reciprocal → Mul x [→ Mul w].
+            let n = shape[rank - 1];
+            let ex = s.b % 16 == 15;
+            let eps = [1e-6f32, 1e-5, 1e-2][s.b as usize % 3];
+            let sq = if s.a % 2 == 0 {
+                let two = g.float_of(vec![], vec![2.0]);
+                g.hidden("Pow", &[&x, &two], vec![])
+            } else {
+                g.hidden("Mul", &[&x, &x], vec![])
+            };
+            let mut row = shape.clone();
+            row[rank - 1] = 1;
+            let ms = g.hidden(
+                "ReduceMean",
+                &[&sq],
+                vec![attr_ints("axes", &[-1]), attr_int("keepdims", 1)],
+            );
+            let e = g.float_of(vec![], vec![eps]);
+            let ve = if s.b % 2 == 0 {
+                g.hidden("Add", &[&ms, &e], vec![])
+            } else {
+                g.hidden("Add", &[&e, &ms], vec![])
+            };
+            let sd = g.step(ex, "Sqrt", &[&ve], &row, vec![]);
+            let weighted = s.a % 8 >= 4;
+            let y = match (s.a / 2) % 3 {
+                0 => {
+                    let r = g.hidden("Reciprocal", &[&sd], vec![]);
+                    if weighted {
+                        g.hidden("Mul", &[&x, &r], vec![])
+                    } else {
+                        g.push("Mul", &[&r, &x], shape.clone(), vec![]);
+                        g.last()
+                    }
+                }
+                1 => {
+                    let one = g.float_of(vec![], vec![1.0]);
+                    let r = g.hidden("Div", &[&one, &sd], vec![]);
+                    if weighted {
+                        g.hidden("Mul", &[&r, &x], vec![])
+                    } else {
+                        g.push("Mul", &[&x, &r], shape.clone(), vec![]);
+                        g.last()
+                    }
+                }
+                _ => {
+                    if weighted {
+                        g.hidden("Div", &[&x, &sd], vec![])
+                    } else {
+                        g.push("Div", &[&x, &sd], shape.clone(), vec![]);
+                        g.last()
+                    }
+                }
+            };
+            if weighted {
+                let w = g.float(vec![n], &mut rng, 0.25, 1.5);
+                g.push("Mul", &[&y, &w], shape, vec![]);
+            }
+        }
+        30 => {
+            // GELU as exported: erf form (Div √2 or Mul 1/√2) or tanh form, 0.5 anywhere.
+            let ex = s.b % 16 == 15;
+            let f = if s.a % 3 != 2 {
+                let u = if s.a % 3 == 0 {
+                    let c = g.float_of(vec![], vec![std::f32::consts::SQRT_2]);
+                    g.hidden("Div", &[&x, &c], vec![])
+                } else {
+                    let c = g.float_of(vec![], vec![std::f32::consts::FRAC_1_SQRT_2]);
+                    g.hidden("Mul", &[&x, &c], vec![])
+                };
+                g.step(ex, "Erf", &[&u], &shape, vec![])
+            } else {
+                let cube = if s.b % 2 == 0 {
+                    let three = g.float_of(vec![], vec![3.0]);
+                    g.hidden("Pow", &[&x, &three], vec![])
+                } else {
+                    let sq = g.hidden("Mul", &[&x, &x], vec![]);
+                    g.hidden("Mul", &[&sq, &x], vec![])
+                };
+                let k = g.float_of(vec![], vec![0.044715]);
+                let c3 = g.hidden("Mul", &[&cube, &k], vec![]);
+                let inner = g.hidden("Add", &[&x, &c3], vec![]);
+                let r = g.float_of(vec![], vec![(2.0f32 / std::f32::consts::PI).sqrt()]);
+                let z = g.hidden("Mul", &[&inner, &r], vec![]);
+                g.step(ex, "Tanh", &[&z], &shape, vec![])
+            };
+            let one = g.float_of(vec![], vec![1.0]);
+            let half = g.float_of(vec![], vec![0.5]);
+            match (s.a / 3) % 3 {
+                0 => {
+                    let p = g.hidden("Add", &[&f, &one], vec![]);
+                    let xp = g.hidden("Mul", &[&x, &p], vec![]);
+                    g.push("Mul", &[&xp, &half], shape, vec![]);
+                }
+                1 => {
+                    let p = g.hidden("Add", &[&one, &f], vec![]);
+                    let xh = g.hidden("Mul", &[&x, &half], vec![]);
+                    g.push("Mul", &[&xh, &p], shape, vec![]);
+                }
+                _ => {
+                    let p = g.hidden("Add", &[&f, &one], vec![]);
+                    let ph = g.hidden("Mul", &[&p, &half], vec![]);
+                    g.push("Mul", &[&x, &ph], shape, vec![]);
+                }
+            }
+        }
+        31 => {
+            // SiLU as exported: Sigmoid → Mul x (either order).
+            let sig = g.step(s.b % 8 == 7, "Sigmoid", &[&x], &shape, vec![]);
+            if s.a % 2 == 0 {
+                g.push("Mul", &[&x, &sig], shape, vec![]);
+            } else {
+                g.push("Mul", &[&sig, &x], shape, vec![]);
+            }
+        }
+        32 => {
+            // Slice along one axis, sometimes with negative indices, an end past the axis,
+            // a step of 2, or no axes input.
+            let axis = s.a as usize % rank;
+            let dim = shape[axis];
+            let start = rng.gen_range(0..dim);
+            let end = rng.gen_range(start + 1..=dim);
+            // Steps of 2 on any axis (tract's declutter once moved a strided Slice of the last
+            // axis above a Softmax; the float reference no longer declutters).
+            let step = if s.b % 3 == 2 {
+                2
+            } else {
+                1
+            };
+            let mut out = shape.clone();
+            out[axis] = (end - start).div_ceil(step);
+            let st = if s.b % 4 == 1 {
+                start as i64 - dim as i64
+            } else {
+                start as i64
+            };
+            let en = if end == dim && s.b % 5 == 0 {
+                i64::MAX
+            } else if s.b % 7 == 3 {
+                end as i64 - dim as i64
+            } else {
+                end as i64
+            };
+            // end - dim is 0 when end == dim (an empty slice): keep those positive.
+            let en = if en == 0 { end as i64 } else { en };
+            let (st, en) = (g.int(vec![st]), g.int(vec![en]));
+            if axis == 0 && s.b % 6 == 5 {
+                g.push("Slice", &[&x, &st, &en], out, vec![]);
+            } else {
+                let ax = if s.a % 2 == 1 {
+                    axis as i64 - rank as i64
+                } else {
+                    axis as i64
+                };
+                let ax = g.int(vec![ax]);
+                if step == 1 && s.b % 2 == 0 {
+                    g.push("Slice", &[&x, &st, &en, &ax], out, vec![]);
+                } else {
+                    let sp = g.int(vec![step as i64]);
+                    g.push("Slice", &[&x, &st, &en, &ax, &sp], out, vec![]);
+                }
+            }
+        }
+        33 => {
+            // Split along an axis into equal parts or given sizes; every part is a tensor.
+            let axis = s.a as usize % rank;
+            let dim = shape[axis];
+            if dim >= 2 {
+                let sizes: Vec<usize> = if s.b % 2 == 0 && dim % 2 == 0 {
+                    vec![dim / 2; 2]
+                } else if s.b % 2 == 0 && dim % 3 == 0 {
+                    vec![dim / 3; 3]
+                } else {
+                    let k = 1 + s.b as usize % (dim - 1);
+                    vec![k, dim - k]
+                };
+                let equal = sizes.iter().all(|&k| k == sizes[0]) && s.b % 4 == 0;
+                let ax = if s.a % 2 == 1 {
+                    axis as i64 - rank as i64
+                } else {
+                    axis as i64
+                };
+                let inputs = if equal {
+                    vec![x.clone()]
+                } else {
+                    let sp = g.int(sizes.iter().map(|&k| k as i64).collect());
+                    vec![x.clone(), sp]
+                };
+                let base = g.fresh("t");
+                let outs: Vec<String> = (0..sizes.len()).map(|k| format!("{base}_{k}")).collect();
+                let label = format!("split_{}", g.nodes.len());
+                let mut nd = node("Split", &label, &[], &outs[0], vec![attr_int("axis", ax)]);
+                nd.input = inputs;
+                nd.output = outs.clone();
+                g.nodes.push(nd);
+                for (o, &k) in outs.iter().zip(&sizes) {
+                    let mut sh = shape.clone();
+                    sh[axis] = k;
+                    g.tensors.push((o.clone(), sh));
+                }
+            }
+        }
+        34 => {
+            // Expand a size-1 axis (or a new leading one) to 2 or 3.
+            let k = 2 + s.b as usize % 2;
+            let n: usize = shape.iter().product();
+            if n * k <= 96 {
+                let ones: Vec<usize> = (0..rank).filter(|&i| shape[i] == 1).collect();
+                let mut target = shape.clone();
+                if ones.is_empty() || s.a % 4 == 3 {
+                    target.insert(0, k);
+                } else {
+                    target[ones[s.a as usize % ones.len()]] = k;
+                }
+                // The shape input: the target, or the target with the kept axes as 1.
+                let given: Vec<i64> = target
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &d)| {
+                        let off = target.len() - rank;
+                        if s.b % 4 >= 2 && i >= off && shape[i - off] == d {
+                            1
+                        } else {
+                            d as i64
+                        }
+                    })
+                    .collect();
+                let sh = g.int(given);
+                g.push("Expand", &[&x, &sh], target, vec![]);
+            }
+        }
+        35 => {
+            // Gather by constant indices along an axis (a scalar index drops the axis).
+            let axis = s.a as usize % rank;
+            let dim = shape[axis] as i64;
+            let ax = if s.a % 2 == 1 {
+                axis as i64 - rank as i64
+            } else {
+                axis as i64
+            };
+            let idx = |rng: &mut StdRng| {
+                let i = rng.gen_range(0..dim);
+                if rng.gen::<bool>() {
+                    i - dim
+                } else {
+                    i
+                }
+            };
+            if s.b % 3 == 0 && rank >= 2 {
+                let i = g.int_dims(vec![], vec![idx(&mut rng)]);
+                let mut out = shape.clone();
+                out.remove(axis);
+                g.push("Gather", &[&x, &i], out, vec![attr_int("axis", ax)]);
+            } else {
+                let len = 1 + s.b as usize % 3;
+                let data = (0..len).map(|_| idx(&mut rng)).collect();
+                let i = g.int(data);
+                let mut out = shape.clone();
+                out[axis] = len;
+                g.push("Gather", &[&x, &i], out, vec![attr_int("axis", ax)]);
+            }
+        }
+        36 => g.push("Neg", &[&x], shape, vec![]),
+        37 => {
+            // Div by a constant: a scalar or per channel, away from 0, either sign.
+            let dims = if s.a % 2 == 0 {
+                per_channel(rank)
+            } else {
+                vec![1]
+            };
+            let len = dims.iter().product();
+            let data = (0..len)
+                .map(|_| {
+                    let v: f32 = rng.gen_range(0.5..2.0);
+                    if rng.gen::<bool>() {
+                        -v
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let c = g.float_of(dims, data);
+            g.push("Div", &[&x, &c], shape, vec![]);
+        }
+        38 => {
+            // Cast to float (sometimes through double).
+            if s.a % 3 == 2 {
+                let d = g.hidden("Cast", &[&x], vec![attr_int("to", 11)]);
+                g.push("Cast", &[&d], shape, vec![attr_int("to", 1)]);
+            } else {
+                g.push("Cast", &[&x], shape, vec![attr_int("to", 1)]);
+            }
+        }
+        39 => {
+            // A constant computed by a constant-only subgraph (folded at compile time).
+            let n = shape[rank - 1];
+            match s.a % 4 {
+                0 => {
+                    let c1 = g.float(per_channel(rank), &mut rng, -1.0, 1.0);
+                    let c2 = g.float(vec![1], &mut rng, -1.0, 1.0);
+                    let c = g.hidden("Add", &[&c1, &c2], vec![]);
+                    g.push("Add", &[&x, &c], shape, vec![]);
+                }
+                1 => {
+                    let c1 = g.float(vec![], &mut rng, 0.25, 1.5);
+                    let c = g.hidden("Neg", &[&c1], vec![]);
+                    g.push("Mul", &[&c, &x], shape, vec![]);
+                }
+                2 if rank >= 2 && shape[rank - 2] == n => {
+                    // x times a constant lower-triangular matrix (mask by product)
+                    let dims = g.int(vec![n as i64, n as i64]);
+                    let ones = g.hidden(
+                        "ConstantOfShape",
+                        &[&dims],
+                        vec![attr_tensor_f32("value", 1.0)],
+                    );
+                    let tri = g.hidden("Trilu", &[&ones], vec![attr_int("upper", 0)]);
+                    g.push("Mul", &[&x, &tri], shape, vec![]);
+                }
+                _ if rank == 2 => {
+                    let k = 1 + s.b as usize % 4;
+                    let w = g.float(vec![k, n], &mut rng, -1.0, 1.0);
+                    let wt = g.hidden("Transpose", &[&w], vec![attr_ints("perm", &[1, 0])]);
+                    g.push("MatMul", &[&x, &wt], vec![shape[0], k], vec![]);
+                }
+                _ => {
+                    let c1 = g.float(vec![n], &mut rng, 0.5, 1.5);
+                    let c = g.hidden("Sqrt", &[&c1], vec![]);
+                    g.push("Div", &[&x, &c], shape, vec![]);
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -385,6 +1038,7 @@ fn build(setup: &Setup, ops: &[OpSpec]) -> (Vec<u8>, Vec<usize>) {
         nodes: vec![],
         floats: vec![],
         ints: vec![],
+        bools: vec![],
     };
     for s in ops {
         add_op(&mut g, s);
@@ -401,7 +1055,10 @@ fn build(setup: &Setup, ops: &[OpSpec]) -> (Vec<u8>, Vec<usize>) {
         .iter()
         .map(|(n, d, v)| (n.as_str(), d.clone(), v.clone()))
         .collect();
-    (model_full(&input, g.nodes, &floats, &g.ints, &out), input)
+    (
+        model_with_bools(&input, g.nodes, &floats, &g.ints, &g.bools, &out),
+        input,
+    )
 }
 
 /// Inputs within the input's range: real values in about ±1.9 (the input has scale + 2 bits).

@@ -336,3 +336,33 @@ fn a_graph_whose_output_is_its_input_has_a_circuit() {
     assert_eq!(g.output, g.input);
     assert_eq!(run(&g, &[0.5, -1.0, 0.25, 2.0]), vec![0.5, -1.0, 0.25, 2.0]);
 }
+
+/// Fuzzer finding (the float reference, not the circuit): input `[1, 4]` → Softmax → Split in
+/// two → Slice of the second part with step 2. tract's declutter moved the strided Slice above
+/// the Softmax and computed a softmax over the kept elements alone (0.668 instead of 0.505);
+/// the reference now runs the model as written. Both must agree with the exact value.
+#[test]
+fn the_float_reference_is_the_model_as_written() {
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/softmax_split_strided_slice.onnx"),
+    )
+    .unwrap();
+    let x = [0.1f64, 0.5, -0.7, 1.2];
+    let e: Vec<f64> = x.iter().map(|v| v.exp()).collect();
+    let exact = e[3] / e.iter().sum::<f64>(); // Split [2, 2]: second part is [2, 3]; slice 1..2
+    let float = zkinfer_circuits::reference::FloatModel::load(&bytes, &[1, 4])
+        .unwrap()
+        .run(&x)
+        .unwrap();
+    assert!((float[0] - exact).abs() < 1e-5, "tract {} vs {exact}", float[0]);
+    let s = zkinfer_circuits::Settings {
+        scale: 8,
+        weight_scale: 8,
+        bits: 16,
+        input_bits: 12,
+    };
+    let g = zkinfer_circuits::compile(&bytes, &s).unwrap().graph;
+    let t = zkinfer_circuits::infer(&g, &zkinfer_circuits::quantize_input(&g, &x).unwrap()).unwrap();
+    let got = zkinfer_circuits::fixed::dequantize(t.output(&g)[0], g.output_info().scale);
+    assert!((got - exact).abs() < 0.01, "zkinfer {got} vs {exact}");
+}

@@ -44,6 +44,21 @@ pub fn attr_str(name: &str, v: &str) -> pb::AttributeProto {
     }
 }
 
+/// A one-element float tensor attribute (ConstantOfShape's `value`).
+pub fn attr_tensor_f32(name: &str, v: f32) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        t: Some(pb::TensorProto {
+            dims: vec![1],
+            data_type: 1,
+            float_data: vec![v],
+            ..Default::default()
+        }),
+        r#type: 4,
+        ..Default::default()
+    }
+}
+
 /// A float tensor value with a fixed shape.
 pub fn value(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{dimension::Value, Dimension};
@@ -108,12 +123,27 @@ pub fn model_with_output(
 /// An int64 initializer (shapes, axes, pads).
 pub type IntInit = (String, Vec<usize>, Vec<i64>);
 
+/// A bool initializer (constant conditions).
+pub type BoolInit = (String, Vec<usize>, Vec<bool>);
+
 /// A one-input model with float and int64 initializers and the graph output `output`.
 pub fn model_full(
     input: &[usize],
     nodes: Vec<pb::NodeProto>,
     inits: &[Init],
     int_inits: &[IntInit],
+    output: &str,
+) -> Vec<u8> {
+    model_with_bools(input, nodes, inits, int_inits, &[], output)
+}
+
+/// As [`model_full`] with bool initializers too.
+pub fn model_with_bools(
+    input: &[usize],
+    nodes: Vec<pb::NodeProto>,
+    inits: &[Init],
+    int_inits: &[IntInit],
+    bool_inits: &[BoolInit],
     output: &str,
 ) -> Vec<u8> {
     let floats = inits.iter().map(|(name, dims, data)| pb::TensorProto {
@@ -130,7 +160,14 @@ pub fn model_full(
         int64_data: data.clone(),
         ..Default::default()
     });
-    let initializer = floats.chain(ints).collect();
+    let bools = bool_inits.iter().map(|(name, dims, data)| pb::TensorProto {
+        name: name.clone(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: 9,
+        int32_data: data.iter().map(|&b| i32::from(b)).collect(),
+        ..Default::default()
+    });
+    let initializer = floats.chain(ints).chain(bools).collect();
     let graph = pb::GraphProto {
         node: nodes,
         initializer,
