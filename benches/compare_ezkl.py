@@ -147,8 +147,12 @@ def run_ezkl(fixture, workdir, result_path):
     with open(P("settings.json"), "w") as f:
         json.dump(settings, f)
 
+    # EZKL_MAX_LOGROWS caps the circuit size calibration may choose (unset: EZKL's default;
+    # on gpt it picks logrows 26, whose SRS alone did not finish in 50 minutes here).
+    max_logrows = os.environ.get("EZKL_MAX_LOGROWS")
+    cal_kwargs = {"max_logrows": int(max_logrows)} if max_logrows else {}
     timed("calibrate", lambda: ezkl.calibrate_settings(P("calibration.json"), model, P("settings.json"),
-                                                      "resources"), times)
+                                                      "resources", **cal_kwargs), times)
     timed("compile", lambda: ezkl.compile_circuit(model, P("circuit.ezkl"), P("settings.json")), times)
     with open(P("settings.json")) as f:
         settings = json.load(f)

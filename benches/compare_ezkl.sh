@@ -24,6 +24,8 @@
 #   ZKINFER_BIN=path       the zkinfer binary to time (default target/release/zkinfer)
 #   ZKINFER_BACKEND=cuda   pass --backend to `zkinfer prove` (default: the CLI's default)
 #   WORKDIR=path           where keys, proofs and results go (default: a fresh mktemp -d)
+#   EZKL_MAX_LOGROWS=k     cap EZKL's calibrated circuit at 2^k rows (on gpt EZKL otherwise
+#                          picks 2^26, out of reach of a 2-core, 24 GB machine)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
