@@ -60,7 +60,11 @@ pub fn compile_with(
         name: g.input_name.clone(),
         shape: g.input_shape.clone(),
         // Token ids are integers: read at scale 0 (an embedding lookup range-checks them).
-        scale: if g.input_is_integer { 0 } else { settings.scale },
+        scale: if g.input_is_integer {
+            0
+        } else {
+            settings.scale
+        },
         bits: settings.input_bits,
     };
     let placeholder = pb::NodeProto::default();

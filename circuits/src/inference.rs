@@ -79,7 +79,10 @@ pub fn quantize_input(g: &QGraph, input: &[f64]) -> Result<Vec<i64>, InferenceEr
             .find(|(_, &v)| !(v.fract() == 0.0 && v >= 0.0 && v < emb.vocab as f64))
         {
             if !id.is_finite() || id.fract() != 0.0 {
-                return Err(InferenceError::NotAToken { position, value: id });
+                return Err(InferenceError::NotAToken {
+                    position,
+                    value: id,
+                });
             }
             return Err(InferenceError::TokenRange {
                 layer: n.name.clone(),
@@ -141,25 +144,22 @@ pub fn infer(g: &QGraph, input_q: &[i64]) -> Result<Trace, InferenceError> {
     tensors[g.input] = input_q.to_vec();
     for n in &g.nodes {
         let inputs: Vec<&[i64]> = n.inputs.iter().map(|&t| tensors[t].as_slice()).collect();
-        let out =
-            n.op.as_op()
-                .eval(&inputs)
-                .map_err(|e| match &n.op {
-                    crate::ops::QOp::Embedding(emb) => InferenceError::TokenRange {
-                        layer: n.name.clone(),
-                        position: e.index,
-                        id: e.range.value,
-                        vocab: emb.vocab,
-                    },
-                    _ => InferenceError::ActivationRange {
-                    layer: n.name.clone(),
-                    op_type: n.op_type.clone(),
-                    index: e.index,
-                    value: e.range.value,
-                    real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
-                    bits: e.range.bits,
-                    },
-                })?;
+        let out = n.op.as_op().eval(&inputs).map_err(|e| match &n.op {
+            crate::ops::QOp::Embedding(emb) => InferenceError::TokenRange {
+                layer: n.name.clone(),
+                position: e.index,
+                id: e.range.value,
+                vocab: emb.vocab,
+            },
+            _ => InferenceError::ActivationRange {
+                layer: n.name.clone(),
+                op_type: n.op_type.clone(),
+                index: e.index,
+                value: e.range.value,
+                real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
+                bits: e.range.bits,
+            },
+        })?;
         tensors[n.output] = out;
     }
     Ok(Trace { tensors })

@@ -814,11 +814,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             let end = rng.gen_range(start + 1..=dim);
             // Steps of 2 on any axis (tract's declutter once moved a strided Slice of the last
             // axis above a Softmax; the float reference no longer declutters).
-            let step = if s.b % 3 == 2 {
-                2
-            } else {
-                1
-            };
+            let step = if s.b % 3 == 2 { 2 } else { 1 };
             let mut out = shape.clone();
             out[axis] = (end - start).div_ceil(step);
             let st = if s.b % 4 == 1 {

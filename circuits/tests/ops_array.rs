@@ -50,13 +50,27 @@ fn a_token_outside_the_vocabulary_is_a_clear_error() {
         .unwrap()
         .graph;
     assert_eq!(g.input_info().scale, 0, "token ids are read at scale 0");
-    assert_eq!(g.input_info().bits, 5, "ids of a 16-row table need 5 signed bits");
+    assert_eq!(
+        g.input_info().bits,
+        5,
+        "ids of a 16-row table need 5 signed bits"
+    );
     for (bad, want_id) in [(16.0, 16), (-1.0, -1)] {
         let ids = [3.0, bad, 0.0, 1.0, 2.0, 4.0];
         match quantize_input(&g, &ids) {
-            Err(e @ InferenceError::TokenRange { position: 1, id, vocab: 16, .. }) => {
+            Err(
+                e @ InferenceError::TokenRange {
+                    position: 1,
+                    id,
+                    vocab: 16,
+                    ..
+                },
+            ) => {
                 assert_eq!(id, want_id);
-                assert!(e.to_string().contains("outside the vocabulary [0, 16)"), "{e}");
+                assert!(
+                    e.to_string().contains("outside the vocabulary [0, 16)"),
+                    "{e}"
+                );
             }
             other => panic!("{bad}: {other:?}"),
         }
@@ -87,8 +101,21 @@ fn constant_subgraphs_fold_whatever_their_ops() {
         let c = compile(&common::read(&format!("{name}/model.onnx")), &settings())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         for n in &c.graph.nodes {
-            for folded in ["Shape", "Range", "Trilu", "ConstantOfShape", "Equal", "Cos", "Sin", "Expand"] {
-                assert!(!n.op_type.split('+').any(|t| t == folded), "{name}: {} left", n.op_type);
+            for folded in [
+                "Shape",
+                "Range",
+                "Trilu",
+                "ConstantOfShape",
+                "Equal",
+                "Cos",
+                "Sin",
+                "Expand",
+            ] {
+                assert!(
+                    !n.op_type.split('+').any(|t| t == folded),
+                    "{name}: {} left",
+                    n.op_type
+                );
             }
         }
     }

@@ -344,7 +344,8 @@ fn a_graph_whose_output_is_its_input_has_a_circuit() {
 #[test]
 fn the_float_reference_is_the_model_as_written() {
     let bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/softmax_split_strided_slice.onnx"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/softmax_split_strided_slice.onnx"),
     )
     .unwrap();
     let x = [0.1f64, 0.5, -0.7, 1.2];
@@ -354,7 +355,11 @@ fn the_float_reference_is_the_model_as_written() {
         .unwrap()
         .run(&x)
         .unwrap();
-    assert!((float[0] - exact).abs() < 1e-5, "tract {} vs {exact}", float[0]);
+    assert!(
+        (float[0] - exact).abs() < 1e-5,
+        "tract {} vs {exact}",
+        float[0]
+    );
     let s = zkinfer_circuits::Settings {
         scale: 8,
         weight_scale: 8,
@@ -362,7 +367,8 @@ fn the_float_reference_is_the_model_as_written() {
         input_bits: 12,
     };
     let g = zkinfer_circuits::compile(&bytes, &s).unwrap().graph;
-    let t = zkinfer_circuits::infer(&g, &zkinfer_circuits::quantize_input(&g, &x).unwrap()).unwrap();
+    let t =
+        zkinfer_circuits::infer(&g, &zkinfer_circuits::quantize_input(&g, &x).unwrap()).unwrap();
     let got = zkinfer_circuits::fixed::dequantize(t.output(&g)[0], g.output_info().scale);
     assert!((got - exact).abs() < 0.01, "zkinfer {got} vs {exact}");
 }

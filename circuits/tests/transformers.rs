@@ -28,7 +28,13 @@ fn samples(name: &str) -> Samples {
         v[k].as_array()
             .unwrap()
             .iter()
-            .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
             .collect()
     };
     Samples {
@@ -39,9 +45,12 @@ fn samples(name: &str) -> Samples {
 
 /// (top-1 agreement, largest logit error, constraints) of `name` over its 100 samples.
 fn agreement(name: &str) -> (f64, f64, usize) {
-    let g = compile(&read(&format!("{name}/model.onnx")), &transformer_settings())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .graph;
+    let g = compile(
+        &read(&format!("{name}/model.onnx")),
+        &transformer_settings(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+    .graph;
     let s = samples(name);
     assert_eq!(s.inputs.len(), 100);
     let out_scale = g.output_info().scale;
@@ -61,7 +70,10 @@ fn agreement(name: &str) -> (f64, f64, usize) {
         }
         if i == 0 {
             let syn = synthesize(&g, &t, true).unwrap();
-            assert!(syn.r1cs.is_satisfied(&syn.assignment), "{name}: trace unsatisfied");
+            assert!(
+                syn.r1cs.is_satisfied(&syn.assignment),
+                "{name}: trace unsatisfied"
+            );
         }
     }
     let constraints = zkinfer_circuits::measure(&g).unwrap().constraints;
@@ -90,9 +102,15 @@ fn llama_next_token_agrees_with_onnxruntime() {
 
 #[test]
 fn an_op_outside_the_supported_set_is_named_with_its_node() {
-    let e = compile(&read("bad/transformer_unsupported.onnx"), &transformer_settings())
-        .err()
-        .expect("TopK on an activation is not supported");
+    let e = compile(
+        &read("bad/transformer_unsupported.onnx"),
+        &transformer_settings(),
+    )
+    .err()
+    .expect("TopK on an activation is not supported");
     let msg = e.to_string();
-    assert!(msg.contains("TopK") && msg.contains("/blocks.0/mystery"), "{msg}");
+    assert!(
+        msg.contains("TopK") && msg.contains("/blocks.0/mystery"),
+        "{msg}"
+    );
 }

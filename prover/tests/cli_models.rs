@@ -75,12 +75,18 @@ fn resblock_end_to_end() {
 /// ids in, next-token logits out.
 #[test]
 fn gpt_end_to_end() {
-    end_to_end("gpt", &["--scale", "8", "--weight-scale", "8", "--bits", "20"]);
+    end_to_end(
+        "gpt",
+        &["--scale", "8", "--weight-scale", "8", "--bits", "20"],
+    );
 }
 
 #[test]
 fn llama_end_to_end() {
-    end_to_end("llama", &["--scale", "8", "--weight-scale", "8", "--bits", "20"]);
+    end_to_end(
+        "llama",
+        &["--scale", "8", "--weight-scale", "8", "--bits", "20"],
+    );
 }
 
 /// A token id outside the vocabulary is bad input (exit 2) that names the position and the
@@ -107,11 +113,20 @@ fn a_token_outside_the_vocabulary_exits_2() {
     let input = dir.join("bad.json");
     std::fs::write(&input, serde_json::json!({ "input": ids }).to_string()).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-        .args(["run", "--circuit", zkc.to_str().unwrap(), "--input", input.to_str().unwrap()])
+        .args([
+            "run",
+            "--circuit",
+            zkc.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("token 5 of the input is 64, outside the vocabulary [0, 64)"), "{err}");
+    assert!(
+        err.contains("token 5 of the input is 64, outside the vocabulary [0, 64)"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -150,13 +150,19 @@ fn load_const(t: &pb::TensorProto) -> Result<Const, CompileError> {
 
 /// Whether a graph input is declared with an integer element type.
 fn is_integer_input(v: &pb::ValueInfoProto) -> bool {
-    use pb::type_proto::Value as TypeValue;
     use pb::tensor_proto::DataType;
+    use pb::type_proto::Value as TypeValue;
     match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         Some(TypeValue::TensorType(t)) => matches!(
             DataType::try_from(t.elem_type),
-            Ok(DataType::Int64 | DataType::Int32 | DataType::Int16 | DataType::Int8
-                | DataType::Uint8 | DataType::Uint16 | DataType::Uint32 | DataType::Uint64)
+            Ok(DataType::Int64
+                | DataType::Int32
+                | DataType::Int16
+                | DataType::Int8
+                | DataType::Uint8
+                | DataType::Uint16
+                | DataType::Uint32
+                | DataType::Uint64)
         ),
         _ => false,
     }

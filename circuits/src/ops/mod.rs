@@ -14,9 +14,9 @@ pub mod registry;
 // Each op stays reachable as `ops::<name>` whatever its family.
 pub use array::{gather, reshape, squeeze};
 pub use elementwise::add;
+pub use elementwise::mul;
 pub use linear::{affine, batchnorm, conv, linear_map, mul_const, pool_avg};
 pub use nonlinear::{clip, compare, leaky_relu, maxpool, relu, sigmoid};
-pub use elementwise::mul;
 pub use nonlinear::{gelu, norm};
 
 use crate::gadgets::{RangeError, Signed};

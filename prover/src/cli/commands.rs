@@ -119,7 +119,10 @@ fn print_report(
                constraints: usize| {
         println!("{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {constraints:>12}");
     };
-    let (first, last) = (size.per_layer[0].1, size.per_layer[size.per_layer.len() - 1].1);
+    let (first, last) = (
+        size.per_layer[0].1,
+        size.per_layer[size.per_layer.len() - 1].1,
+    );
     println!(
         "{:<28} {:<14} {:>14} {:>6} {:>5} {:>9} {:>12}",
         "layer", "op", "shape", "scale", "bits", "max err", "constraints"

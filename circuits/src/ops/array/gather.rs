@@ -4,10 +4,10 @@
 //! geometry), not as a per-element table; an output copied without a shift keeps its input's
 //! range proof.
 
-use crate::ops::{CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::fr;
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
 use crate::r1cs::{Builder, Lc};
 use serde::{Deserialize, Serialize};
 
@@ -142,7 +142,13 @@ impl Layout {
                 Layout::Broadcast { in_shape, .. } => Src::Input(
                     0,
                     (0..idx.len())
-                        .map(|d| if in_shape[d] == 1 { 0 } else { idx[d] * in_strides[d] })
+                        .map(|d| {
+                            if in_shape[d] == 1 {
+                                0
+                            } else {
+                                idx[d] * in_strides[d]
+                            }
+                        })
                         .sum(),
                 ),
                 Layout::Take {

@@ -1,8 +1,8 @@
 //! Shape-only ops: Flatten, Reshape, Identity. Values are unchanged (row-major order is
 //! kept), so they cost no constraint.
 
-use crate::ops::{CTensor, Op, OpError};
 use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{CTensor, Op, OpError};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 

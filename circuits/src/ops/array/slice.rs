@@ -34,7 +34,11 @@ pub fn lower_slice(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         // ONNX semantics: negative indices count from the end, then clamp to [0, dim].
         let clampi = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim);
         let (s, e) = (clampi(starts[i]), clampi(ends[i]));
-        let n = if e > s { (e - s + steps[i] - 1) / steps[i] } else { 0 };
+        let n = if e > s {
+            (e - s + steps[i] - 1) / steps[i]
+        } else {
+            0
+        };
         start[a] = s as usize;
         step[a] = steps[i] as usize;
         out_shape[a] = n as usize;

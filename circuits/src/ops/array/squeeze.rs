@@ -1,8 +1,8 @@
 //! Squeeze and Unsqueeze: shape-only, lowered to [`Reshape`] (row-major order is unchanged),
 //! so they cost no constraint.
 
-use crate::ops::gather::norm_axis;
 use crate::lower::{CompileError, LowerCtx};
+use crate::ops::gather::norm_axis;
 
 /// The `axes` of the node: a constant int64 input (opset ≥ 13) or the attribute (older).
 fn axes(ctx: &LowerCtx) -> Result<Option<Vec<i64>>, CompileError> {

@@ -8,10 +8,10 @@
 //! the outputs are range-checked to the chosen bits instead (`bits + 1` constraints each;
 //! a consumer that needs the range, e.g. a ReLU, then reuses the proof).
 
-use crate::ops::{relu::ensure_signed, CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{relu::ensure_signed, CTensor, CValue, Op, OpError};
 use crate::r1cs::{Builder, Lc};
 use serde::{Deserialize, Serialize};
 
@@ -271,7 +271,14 @@ fn emit(
         chosen
     };
     let (op_type, shape) = (ctx.op_type().to_string(), op.shape.clone());
-    ctx.emit(&op_type, crate::ops::QOp::Add(op), inputs, shape, scale, bits);
+    ctx.emit(
+        &op_type,
+        crate::ops::QOp::Add(op),
+        inputs,
+        shape,
+        scale,
+        bits,
+    );
     Ok(())
 }
 

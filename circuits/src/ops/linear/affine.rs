@@ -7,12 +7,12 @@
 //! fused ReLU), whatever the map. There is one requantisation path ([`gadgets::requantize`])
 //! and one ReLU path ([`gadgets::relu`]) for all of them.
 
-use crate::ops::linear_map::LinearMap;
-use crate::ops::{CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, FloatParams, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
 use crate::graph::TensorId;
+use crate::lower::{CompileError, FloatParams, LowerCtx};
+use crate::ops::linear_map::LinearMap;
+use crate::ops::{CTensor, CValue, Op, OpError};
 use crate::r1cs::{Builder, Lc};
 use serde::{Deserialize, Serialize};
 

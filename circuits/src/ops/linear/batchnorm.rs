@@ -6,9 +6,9 @@
 //! constraint and adds no rounding). Otherwise it is a per-channel affine layer
 //! ([`LinearMap::PerChannel`]): `shift + out_bits` constraints per output.
 
+use crate::lower::{CompileError, FloatParams, LowerCtx};
 use crate::ops::affine;
 use crate::ops::linear_map::LinearMap;
-use crate::lower::{CompileError, FloatParams, LowerCtx};
 
 /// Lowers ONNX `BatchNormalization` with constant scale, bias, mean and variance.
 pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {

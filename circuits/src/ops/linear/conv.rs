@@ -7,9 +7,9 @@
 //! dilation 1, group 1 and depthwise (group = input channels). Anything else is refused
 //! with an "unsupported" error naming the node.
 
+use crate::lower::{CompileError, FloatParams, LowerCtx};
 use crate::ops::affine;
 use crate::ops::linear_map::{LinearMap, Window2d};
-use crate::lower::{CompileError, FloatParams, LowerCtx};
 
 /// Lowers an ONNX `Conv` node with constant weights (and optional constant bias).
 pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {

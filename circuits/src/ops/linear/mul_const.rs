@@ -3,8 +3,8 @@
 //! ([`LinearMap::PerChannel`]) with the constant at the weight scale, requantised like Gemm:
 //! `shift + out_bits` constraints per output.
 
-use crate::ops::batchnorm::emit_per_channel;
 use crate::lower::{CompileError, LowerCtx};
+use crate::ops::batchnorm::emit_per_channel;
 
 /// Lowers ONNX `Mul` where exactly one operand is a constant that broadcasts to the
 /// activation's shape without enlarging it.
@@ -76,13 +76,19 @@ fn lower_with(ctx: &mut LowerCtx, value: fn(f64) -> f64) -> Result<(), CompileEr
                 weights: data,
                 bias: vec![0.0; n],
             };
-            return crate::ops::affine::emit(ctx, &op_type, x, shape.clone(), ws, floats, |scale| {
-                crate::ops::linear_map::LinearMap::Broadcast {
+            return crate::ops::affine::emit(
+                ctx,
+                &op_type,
+                x,
+                shape.clone(),
+                ws,
+                floats,
+                |scale| crate::ops::linear_map::LinearMap::Broadcast {
                     shape,
                     const_shape,
                     scale,
-                }
-            });
+                },
+            );
         }
     };
     if c.data.len() != view[1] {

@@ -8,10 +8,10 @@
 //! `weight_scale + ceil(log2(max count))` and `1/count` is rounded to it, which adds at most
 //! `2^-(weight_scale+1) · max|x|` (real units) to the rounding error.
 
+use crate::lower::{CompileError, FloatParams, LowerCtx};
 use crate::ops::affine;
 use crate::ops::conv::{pads, pair};
 use crate::ops::linear_map::{LinearMap, Window2d};
-use crate::lower::{CompileError, FloatParams, LowerCtx};
 
 /// Lowers ONNX `AveragePool` (2-D; kernel, strides, pads, count_include_pad; ceil_mode 0).
 pub fn lower(ctx: &mut LowerCtx) -> Result<(), CompileError> {

@@ -5,9 +5,9 @@
 //! `n` the signed bits of its difference (about the input's bits + 1); the output is a linear
 //! combination, and its bits shrink to the clamped interval.
 
-use crate::ops::{compare, CTensor, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, Op, OpError};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 

@@ -5,9 +5,9 @@
 //! Costs: [`max`] with a difference of `n` signed bits is `n + 1` constraints; a clamp is at
 //! most two of them (a side that cannot bind, given the input's interval, costs nothing).
 
-use crate::ops::CValue;
 use crate::fixed;
 use crate::gadgets::{self, fr, RangeError};
+use crate::ops::CValue;
 use crate::r1cs::{Builder, Lc};
 use ark_ff::One;
 

@@ -10,10 +10,10 @@
 //! otherwise) plus the requantisation (`w + t_bits`, `t_bits` the bits of the negative part,
 //! about `bits + log2(α)`).
 
-use crate::ops::{compare, CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr};
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, CValue, Op, OpError};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 

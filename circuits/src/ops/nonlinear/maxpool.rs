@@ -7,8 +7,8 @@
 //! checking `m - x_i ≥ 0` for every candidate plus a product proving one of them is zero.
 //! Padding cells are not candidates (ONNX semantics: padding acts as −∞).
 
-use crate::ops::{compare, CTensor, Op, OpError};
 use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{compare, CTensor, Op, OpError};
 use crate::r1cs::Builder;
 use serde::{Deserialize, Serialize};
 

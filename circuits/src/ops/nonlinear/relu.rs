@@ -2,9 +2,9 @@
 //! the sign bit of the range check the layer already pays for); standalone it range-checks
 //! its input first.
 
-use crate::ops::{CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::gadgets;
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
 use crate::r1cs::Builder;
 use ark_ff::One;
 use serde::{Deserialize, Serialize};

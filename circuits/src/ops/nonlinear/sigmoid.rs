@@ -23,10 +23,10 @@
 //! requantisation, 1 for the selection); when the input cannot leave the window, `q`, the zero
 //! test and the selection disappear.
 
-use crate::ops::{CTensor, CValue, Op, OpError};
-use crate::lower::{CompileError, LowerCtx};
 use crate::fixed;
 use crate::gadgets::{self, fr, pow2, RangeError};
+use crate::lower::{CompileError, LowerCtx};
+use crate::ops::{CTensor, CValue, Op, OpError};
 use crate::r1cs::{Builder, Lc};
 use serde::{Deserialize, Serialize};
 
