@@ -73,16 +73,10 @@ fn synthesize_into(
             .iter()
             .map(|&t| values[t].as_ref().expect("nodes are topologically ordered"))
             .collect();
-        let out = n.op.as_op().synthesize(&mut b, &inputs).map_err(|e| {
-            InferenceError::ActivationRange {
-                layer: n.name.clone(),
-                op_type: n.op_type.clone(),
-                index: e.index,
-                value: e.range.value,
-                real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
-                bits: e.range.bits,
-            }
-        })?;
+        let out =
+            n.op.as_op()
+                .synthesize(&mut b, &inputs)
+                .map_err(|e| crate::inference::op_error(g, n, e))?;
         debug_assert!(trace.is_none_or(|t| out
             .iter()
             .zip(&t.tensors[n.output])

@@ -144,25 +144,35 @@ pub fn infer(g: &QGraph, input_q: &[i64]) -> Result<Trace, InferenceError> {
     tensors[g.input] = input_q.to_vec();
     for n in &g.nodes {
         let inputs: Vec<&[i64]> = n.inputs.iter().map(|&t| tensors[t].as_slice()).collect();
-        let out = n.op.as_op().eval(&inputs).map_err(|e| match &n.op {
-            crate::ops::QOp::Embedding(emb) => InferenceError::TokenRange {
-                layer: n.name.clone(),
-                position: e.index,
-                id: e.range.value,
-                vocab: emb.vocab,
-            },
-            _ => InferenceError::ActivationRange {
-                layer: n.name.clone(),
-                op_type: n.op_type.clone(),
-                index: e.index,
-                value: e.range.value,
-                real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
-                bits: e.range.bits,
-            },
-        })?;
+        let out = n.op.as_op().eval(&inputs).map_err(|e| op_error(g, n, e))?;
         tensors[n.output] = out;
     }
     Ok(Trace { tensors })
+}
+
+/// What an op's refusal means to the user: a token outside an embedding's vocabulary, or a
+/// value outside its tensor's bits (naming the layer). Inference and synthesis share it.
+pub(crate) fn op_error(
+    g: &QGraph,
+    n: &crate::graph::QNode,
+    e: crate::ops::OpError,
+) -> InferenceError {
+    match &n.op {
+        crate::ops::QOp::Embedding(emb) => InferenceError::TokenRange {
+            layer: n.name.clone(),
+            position: e.index,
+            id: e.range.value,
+            vocab: emb.vocab,
+        },
+        _ => InferenceError::ActivationRange {
+            layer: n.name.clone(),
+            op_type: n.op_type.clone(),
+            index: e.index,
+            value: e.range.value,
+            real: e.range.value as f64 * 2f64.powi(-g.tensors[n.output].scale),
+            bits: e.range.bits,
+        },
+    }
 }
 
 impl Trace {

@@ -310,22 +310,7 @@ fn emit(
     inputs: Vec<usize>,
     scale: i32,
 ) -> Result<(), CompileError> {
-    let intervals: Vec<(i128, i128)> = inputs
-        .iter()
-        .map(|&t| crate::ops::compare::signed_interval(ctx.tensor(t).bits))
-        .collect();
-    let (lo, hi) = op.bounds(&intervals).map_err(|why| ctx.bad_model(why))?;
-    let shape = op.layout.out_shape();
-    let op_type = ctx.op_type().to_string();
-    ctx.emit(
-        &op_type,
-        crate::ops::QOp::Gather(op),
-        inputs,
-        shape,
-        scale,
-        fixed::bits_for_range(lo, hi),
-    );
-    Ok(())
+    emit_nth(ctx, 0, op, inputs, scale)
 }
 
 /// An axis attribute normalised against `rank` (negative counts from the end).
