@@ -34,13 +34,11 @@ pub fn lower_slice(ctx: &mut LowerCtx) -> Result<(), CompileError> {
         // ONNX semantics: negative indices count from the end, then clamp to [0, dim].
         let clampi = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim);
         let (s, e) = (clampi(starts[i]), clampi(ends[i]));
-        let n = if e > s {
-            (e - s + steps[i] - 1) / steps[i]
-        } else {
-            0
-        };
+        // A step past the axis keeps one element; clamping it keeps the arithmetic in range.
+        let st = steps[i].min(dim.max(1));
+        let n = if e > s { (e - s + st - 1) / st } else { 0 };
         start[a] = s as usize;
-        step[a] = steps[i] as usize;
+        step[a] = st as usize;
         out_shape[a] = n as usize;
     }
     if out_shape.contains(&0) {
@@ -79,7 +77,8 @@ pub fn lower_split(ctx: &mut LowerCtx) -> Result<(), CompileError> {
             }
         },
     };
-    if sizes.len() != parts || sizes.iter().sum::<usize>() != dim || sizes.contains(&0) {
+    let total = sizes.iter().try_fold(0usize, |acc, &v| acc.checked_add(v));
+    if sizes.len() != parts || total != Some(dim) || sizes.contains(&0) {
         return Err(ctx.bad_model(format!(
             "split sizes {sizes:?} do not cover axis {axis} of {:?} in {parts} outputs",
             info.shape
