@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Node tools that the verifier's cross-checks use:
 #   solc (solc-js) compiles the exported Solidity verifier, which the tests then run in revm;
-#   snarkjs checks that our snarkjs JSON export verifies under an independent implementation.
+#   snarkjs checks that our snarkjs JSON export verifies under an independent implementation;
+#   poseidon-lite (circomlib's Poseidon in plain JavaScript) cross-checks our Poseidon sponge.
 # They go to $REPO/.ci/node (git-ignored); the Rust tests look there, or in $ZKINFER_NODE_TOOLS.
 # Idempotent: when the pinned versions are already installed it only checks and exits.
 set -euo pipefail
 
 SOLC_VERSION="0.8.37"
 SNARKJS_VERSION="0.7.6"
+POSEIDON_LITE_VERSION="0.3.0"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${ZKINFER_NODE_TOOLS:-$repo/.ci/node}"
@@ -23,8 +25,9 @@ installed_version() {
     [ -f "$f" ] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$f" 2>/dev/null || true
 }
 
-if [ "$(installed_version solc)" = "$SOLC_VERSION" ] && [ "$(installed_version snarkjs)" = "$SNARKJS_VERSION" ]; then
-    echo "install-node-tools: solc $SOLC_VERSION and snarkjs $SNARKJS_VERSION already in $dest"
+if [ "$(installed_version solc)" = "$SOLC_VERSION" ] && [ "$(installed_version snarkjs)" = "$SNARKJS_VERSION" ] \
+    && [ "$(installed_version poseidon-lite)" = "$POSEIDON_LITE_VERSION" ]; then
+    echo "install-node-tools: solc $SOLC_VERSION, snarkjs $SNARKJS_VERSION and poseidon-lite $POSEIDON_LITE_VERSION already in $dest"
     exit 0
 fi
 
@@ -32,5 +35,6 @@ mkdir -p "$dest"
 # A package.json of our own keeps npm from walking up into the repository.
 [ -f "$dest/package.json" ] || echo '{"name":"zkinfer-node-tools","private":true}' > "$dest/package.json"
 npm install --prefix "$dest" --no-audit --no-fund --loglevel=error \
-    "solc@$SOLC_VERSION" "snarkjs@$SNARKJS_VERSION"
-echo "install-node-tools: installed solc $(installed_version solc), snarkjs $(installed_version snarkjs) in $dest"
+    "solc@$SOLC_VERSION" "snarkjs@$SNARKJS_VERSION" "poseidon-lite@$POSEIDON_LITE_VERSION"
+echo "install-node-tools: installed solc $(installed_version solc), snarkjs $(installed_version snarkjs)," \
+    "poseidon-lite $(installed_version poseidon-lite) in $dest"

@@ -28,6 +28,46 @@ pub struct TensorLayout {
     pub bits: u32,
 }
 
+/// How a public tensor enters the public inputs.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Its values, packed (DESIGN.md, "Public inputs").
+    #[default]
+    Public,
+    /// One public input: the Poseidon hash of its packed values ([`crate::poseidon`]). proof.json
+    /// still carries the values; the verifier recomputes the hash.
+    Hashed,
+}
+
+impl Visibility {
+    /// Whether this is the default ([`Visibility::Public`]); such fields are left out of the
+    /// JSON, so layouts written before visibilities existed read and write the same bytes.
+    pub fn is_public(&self) -> bool {
+        *self == Visibility::Public
+    }
+
+    /// Parses "public" or "hashed".
+    pub fn parse(s: &str) -> Result<Self, VerifyError> {
+        match s {
+            "public" => Ok(Visibility::Public),
+            "hashed" => Ok(Visibility::Hashed),
+            _ => Err(VerifyError::bad(format!(
+                "visibility must be public or hashed, not '{s}'"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Visibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Visibility::Public => "public",
+            Visibility::Hashed => "hashed",
+        })
+    }
+}
+
 /// The public tensors of a circuit, in the order they are packed: input first, then output.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +76,12 @@ pub struct PublicLayout {
     pub input: TensorLayout,
     /// The model output.
     pub output: TensorLayout,
+    /// Whether the input's public inputs are its packed values or their hash.
+    #[serde(default, skip_serializing_if = "Visibility::is_public")]
+    pub input_visibility: Visibility,
+    /// Whether the output's public inputs are its packed values or their hash.
+    #[serde(default, skip_serializing_if = "Visibility::is_public")]
+    pub output_visibility: Visibility,
 }
 
 impl TensorLayout {
@@ -157,12 +203,66 @@ impl TensorLayout {
     }
 }
 
+/// Packs one tensor's `values` (DESIGN.md, "Public inputs"): exactly `layout.num_elements()`
+/// elements, each below 2^253. Errors with [`VerifyError::BadInput`] on a bad layout, a length
+/// that differs from the layout, or a value outside its bits; `what` names the tensor.
+pub fn pack_tensor(
+    layout: &TensorLayout,
+    values: &[i64],
+    what: &str,
+) -> Result<Vec<Fr>, VerifyError> {
+    layout.validate(what)?;
+    if values.len() != layout.len() {
+        return Err(VerifyError::bad(format!(
+            "{what} tensor has {} values, the layout (shape {:?}) needs {}",
+            values.len(),
+            layout.shape,
+            layout.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(layout.num_elements());
+    layout.pack_into(values, what, &mut out)?;
+    Ok(out)
+}
+
+/// The public inputs of one tensor under `visibility`: its packed values, or their hash.
+pub fn public_part(
+    layout: &TensorLayout,
+    visibility: Visibility,
+    values: &[i64],
+    what: &str,
+) -> Result<Vec<Fr>, VerifyError> {
+    let packed = pack_tensor(layout, values, what)?;
+    Ok(match visibility {
+        Visibility::Public => packed,
+        Visibility::Hashed => vec![crate::poseidon::hash_elements(&packed)],
+    })
+}
+
+/// The number of public inputs one tensor takes under `visibility`.
+pub fn public_part_len(layout: &TensorLayout, visibility: Visibility) -> usize {
+    match visibility {
+        Visibility::Public => layout.num_elements(),
+        Visibility::Hashed => 1,
+    }
+}
+
 impl PublicLayout {
-    /// Number of public field elements: input elements plus output elements.
+    /// A layout with both tensors public (packed).
+    pub fn packed(input: TensorLayout, output: TensorLayout) -> Self {
+        PublicLayout {
+            input,
+            output,
+            input_visibility: Visibility::Public,
+            output_visibility: Visibility::Public,
+        }
+    }
+
+    /// Number of public field elements: the input's part plus the output's part (packed
+    /// elements, or one hash).
     pub fn num_public_inputs(&self) -> usize {
-        self.input
-            .num_elements()
-            .saturating_add(self.output.num_elements())
+        public_part_len(&self.input, self.input_visibility)
+            .saturating_add(public_part_len(&self.output, self.output_visibility))
     }
 
     /// Checks both tensors (see [`TensorLayout::validate`]).
@@ -175,9 +275,10 @@ impl PublicLayout {
 /// Packs per DESIGN.md: value `v` of a tensor with `bits` is stored as `v + 2^(bits-1)` (must lie
 /// in `[0, 2^bits)`), in consecutive `bits`-wide slots of a field element, `floor(253/bits)` slots
 /// per element, least significant slot first; the input tensor first, then the output tensor,
-/// each starting a new element.
+/// each starting a new element. A tensor whose visibility is [`Visibility::Hashed`] takes one
+/// element instead: the Poseidon hash of its packed elements ([`crate::poseidon::hash_elements`]).
 ///
-/// Returns exactly `layout.num_public_inputs()` elements, each below 2^253. Errors with
+/// Returns exactly `layout.num_public_inputs()` elements. Errors with
 /// [`VerifyError::BadInput`] on a length that differs from the layout or a value outside its bits.
 pub fn pack_public_inputs(
     layout: &PublicLayout,
@@ -185,22 +286,13 @@ pub fn pack_public_inputs(
     output_q: &[i64],
 ) -> Result<Vec<Fr>, VerifyError> {
     layout.validate()?;
-    for (what, t, q) in [
-        ("input", &layout.input, input_q),
-        ("output", &layout.output, output_q),
-    ] {
-        if q.len() != t.len() {
-            return Err(VerifyError::bad(format!(
-                "{what} tensor has {} values, the layout (shape {:?}) needs {}",
-                q.len(),
-                t.shape,
-                t.len()
-            )));
-        }
-    }
-    let mut out = Vec::with_capacity(layout.num_public_inputs());
-    layout.input.pack_into(input_q, "input", &mut out)?;
-    layout.output.pack_into(output_q, "output", &mut out)?;
+    let mut out = public_part(&layout.input, layout.input_visibility, input_q, "input")?;
+    out.extend(public_part(
+        &layout.output,
+        layout.output_visibility,
+        output_q,
+        "output",
+    )?);
     Ok(out)
 }
 
@@ -213,6 +305,13 @@ pub fn unpack_public_inputs(
     elements: &[Fr],
 ) -> Result<(Vec<i64>, Vec<i64>), VerifyError> {
     layout.validate()?;
+    if layout.input_visibility == Visibility::Hashed
+        || layout.output_visibility == Visibility::Hashed
+    {
+        return Err(VerifyError::bad(
+            "a hashed tensor's values cannot be recovered from its public input",
+        ));
+    }
     if elements.len() != layout.num_public_inputs() {
         return Err(VerifyError::bad(format!(
             "{} public inputs given, the layout needs {}",
@@ -245,6 +344,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[1, 64], 16),
             output: t(&[1, 10], 16),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert_eq!(l.input.slots_per_element(), 15);
         assert_eq!(l.num_public_inputs(), 6);
@@ -252,6 +353,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[64], 9),
             output: t(&[10], 16),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert_eq!(l.input.slots_per_element(), 28);
         assert_eq!(l.num_public_inputs(), 3 + 1);
@@ -264,6 +367,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[3], 4),
             output: t(&[1], 1),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         // 4-bit slots: stored values 8+1=9, 8-8=0, 8+7=15 -> 9 + 0*16 + 15*256.
         let p = pack_public_inputs(&l, &[1, -8, 7], &[-1]).unwrap();
@@ -275,6 +380,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[2], 4),
             output: t(&[1], 4),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert!(matches!(
             pack_public_inputs(&l, &[8, 0], &[0]),
@@ -296,6 +403,8 @@ mod tests {
         let bad = PublicLayout {
             input: t(&[2], 0),
             output: t(&[1], 4),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert!(matches!(
             pack_public_inputs(&bad, &[0, 0], &[0]),
@@ -304,11 +413,15 @@ mod tests {
         let bad = PublicLayout {
             input: t(&[2], 65),
             output: t(&[1], 4),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert!(bad.validate().is_err());
         let huge = PublicLayout {
             input: t(&[usize::MAX, 3], 8),
             output: t(&[1], 4),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         assert!(huge.validate().is_err());
     }
@@ -320,6 +433,8 @@ mod tests {
             let l = PublicLayout {
                 input: t(&[37], bits),
                 output: t(&[2, 3], bits.min(17)),
+                input_visibility: Default::default(),
+                output_visibility: Default::default(),
             };
             let mut draw = |b: u32| {
                 seed ^= seed << 13;
@@ -345,6 +460,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[3], 64),
             output: t(&[1], 64),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         let inp = [i64::MIN, i64::MAX, -1];
         let packed = pack_public_inputs(&l, &inp, &[0]).unwrap();
@@ -359,6 +476,8 @@ mod tests {
         let l = PublicLayout {
             input: t(&[1], 8),
             output: t(&[1], 8),
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         let mut packed = pack_public_inputs(&l, &[3], &[4]).unwrap();
         packed[0] += Fr::from(1u64 << 8);

@@ -10,8 +10,9 @@
 
 mod cmp;
 mod pack;
+pub mod poseidon;
 pub use cmp::{is_zero, relu_lc};
-pub use pack::pack_public;
+pub use pack::{pack_public, packed_elements};
 
 use crate::fixed;
 use crate::r1cs::{Builder, Lc, Var};
