@@ -20,6 +20,7 @@ use ark_ff::PrimeField;
 
 use crate::calldata::{g1_to_evm, g2_to_evm};
 use crate::field::fq_to_decimal;
+use crate::keys::VerifyingKey;
 use crate::vk_file::VerifyingKeyFile;
 
 /// Calldata offset of `proof` (after the 4-byte selector).
@@ -41,15 +42,101 @@ fn mstores(out: &mut String, offset: usize, words: &[String], names: &[String], 
     }
 }
 
+/// Where consecutive 32-byte words lie in calldata: from a fixed offset, or from a Yul
+/// expression (a dynamic calldata array's `.offset`) plus a fixed offset.
+#[derive(Clone, Debug)]
+pub(crate) struct Words {
+    base: Option<String>,
+    offset: usize,
+}
+
+impl Words {
+    /// Words from calldata offset `offset`.
+    pub(crate) fn fixed(offset: usize) -> Self {
+        Words { base: None, offset }
+    }
+
+    /// Words from the calldata offset the Yul expression `base` evaluates to, plus `offset`.
+    pub(crate) fn at(base: &str, offset: usize) -> Self {
+        Words {
+            base: Some(base.to_string()),
+            offset,
+        }
+    }
+
+    /// The Yul expression of word `k`'s calldata offset.
+    pub(crate) fn addr(&self, k: usize) -> String {
+        let off = self.offset + k * 0x20;
+        match &self.base {
+            None => format!("{off:#x}"),
+            Some(b) if off == 0 => b.clone(),
+            Some(b) => format!("add({b}, {off:#x})"),
+        }
+    }
+
+    /// The Yul expression that loads word `k`.
+    pub(crate) fn load(&self, k: usize) -> String {
+        format!("calldataload({})", self.addr(k))
+    }
+}
+
+/// Appends the definitions of `q` (base field modulus) and `r` (scalar field modulus).
+pub(crate) fn moduli(s: &mut String, i8: &str) {
+    // `callvalue()` is 0 here (the function is not payable, so Solidity has already refused any
+    // value), but the optimizer cannot know it: each modulus stays one stack value. As a plain
+    // literal it would be copied into every use, and solc's constant optimizer (runs = 200) turns
+    // each copy into a CODECOPY + MLOAD of about 25 gas.
+    let _ = writeln!(
+        s,
+        "{i8}// callvalue() is 0 (not payable); it keeps each modulus one stack value rather than a"
+    );
+    let _ = writeln!(
+        s,
+        "{i8}// constant the optimizer would load from code at every use."
+    );
+    // `ok` goes last in every `and(check, ok)`: once the optimizer joins the chain into one
+    // expression, that order evaluates it with a shallow stack (`and(ok, check)` would push every
+    // check first, and the optimizer would then re-create the moduli at each use).
+    let _ = writeln!(
+        s,
+        "{i8}let q := add({}, callvalue()) // base field modulus",
+        Fq::MODULUS
+    );
+    let _ = writeln!(
+        s,
+        "{i8}let r := add({}, callvalue()) // scalar field modulus",
+        Fr::MODULUS
+    );
+}
+
+/// Appends the checks that the proof's 8 coordinates are below q, folded into `ok` (declared
+/// here by the first check when `declare`).
+pub(crate) fn coordinate_checks(s: &mut String, i8: &str, proof: &Words, declare: bool) {
+    for k in 0..8 {
+        if k == 0 && declare {
+            let _ = writeln!(s, "{i8}let ok := lt({}, q)", proof.load(0));
+        } else {
+            let _ = writeln!(s, "{i8}ok := and(lt({}, q), ok)", proof.load(k));
+        }
+    }
+}
+
+/// Appends the checks that each public input (a Yul expression) is below r, folded into `ok`.
+pub(crate) fn input_checks(s: &mut String, i8: &str, inputs: &[String]) {
+    for x in inputs {
+        let _ = writeln!(s, "{i8}ok := and(lt({x}, r), ok)");
+    }
+}
+
 /// Appends the checks that A and C are on the curve and B on the twist (or the point at
 /// infinity, all-zero coordinates, as EIP-196/197 encode it), folded into `ok`.
 ///
 /// G1 has cofactor 1, so a G1 point on the curve is in the group; for G2 only the pairing
 /// precompile checks the subgroup. Values not below q already cleared `ok`; `mulmod` and `addmod`
 /// accept them, so no order between the checks is needed.
-fn on_curve_checks(s: &mut String, i8: &str) {
+pub(crate) fn on_curve_checks(s: &mut String, i8: &str, proof: &Words) {
     let b = <ark_bn254::g2::Config as SWCurveConfig>::COEFF_B;
-    let word = |k: usize| format!("calldataload({:#x})", PROOF_OFFSET + k * 0x20);
+    let word = |k: usize| proof.load(k);
     let _ = writeln!(
         s,
         "{i8}// A and C on y^2 = x^3 + 3, B on the twist y^2 = x^3 + 3 / (9 + u) over Fq2 (u^2 = -1);"
@@ -109,7 +196,7 @@ fn on_curve_checks(s: &mut String, i8: &str) {
 ///
 /// with N the key's number of public inputs (for N = 0 the argument is `uint256[] calldata input`
 /// and must be empty). Proof order: A.x, A.y, B.x as [c1, c0], B.y as [c1, c0], C.x, C.y (as
-/// [`crate::calldata`] writes it).
+/// [`crate::calldata()`] writes it).
 ///
 /// Outcomes:
 /// - `true` exactly when the proof verifies.
@@ -130,8 +217,6 @@ fn on_curve_checks(s: &mut String, i8: &str) {
 pub fn export_solidity(vk: &VerifyingKeyFile) -> String {
     let key = &vk.vk;
     let n = key.num_public_inputs();
-    let r = Fr::MODULUS.to_string();
-    let q = Fq::MODULUS.to_string();
     let mut s = String::new();
     let layout = &vk.layout;
     let _ = write!(
@@ -184,53 +269,36 @@ contract ZkinferVerifier {{
     }
     s.push_str("        assembly {\n");
     let i8 = "            ";
-    // `callvalue()` is 0 here (the function is not payable, so Solidity has already refused any
-    // value), but the optimizer cannot know it: each modulus stays one stack value. As a plain
-    // literal it would be copied into every use, and solc's constant optimizer (runs = 200) turns
-    // each copy into a CODECOPY + MLOAD of about 25 gas.
-    let _ = writeln!(
-        s,
-        "{i8}// callvalue() is 0 (not payable); it keeps each modulus one stack value rather than a"
-    );
-    let _ = writeln!(
-        s,
-        "{i8}// constant the optimizer would load from code at every use."
-    );
-    // `ok` goes last in every `and(check, ok)`: once the optimizer joins the chain into one
-    // expression, that order evaluates it with a shallow stack (`and(ok, check)` would push every
-    // check first, and the optimizer would then re-create the moduli at each use).
-    let _ = writeln!(
-        s,
-        "{i8}let q := add({q}, callvalue()) // base field modulus"
-    );
-    let _ = writeln!(
-        s,
-        "{i8}let r := add({r}, callvalue()) // scalar field modulus"
-    );
+    let proof = Words::fixed(PROOF_OFFSET);
+    let inputs: Vec<(String, String)> = (0..n)
+        .map(|k| (Words::fixed(INPUT_OFFSET).load(k), format!("input[{k}]")))
+        .collect();
+    moduli(&mut s, i8);
     let _ = writeln!(
         s,
         "{i8}// Proof coordinates must be canonical: an invalid proof gives false here, never a failed"
     );
     let _ = writeln!(s, "{i8}// precompile call (those revert, see below).");
-    let _ = writeln!(s, "{i8}let ok := lt(calldataload({PROOF_OFFSET:#x}), q)");
-    for k in 1..8 {
-        let _ = writeln!(
-            s,
-            "{i8}ok := and(lt(calldataload({:#x}), q), ok)",
-            PROOF_OFFSET + k * 0x20
-        );
-    }
+    coordinate_checks(&mut s, i8, &proof, true);
     s.push_str(&format!(
         "{i8}// Inputs must be below r, or x and x + r would both verify.\n"
     ));
-    for k in 0..n {
-        let _ = writeln!(
-            s,
-            "{i8}ok := and(lt(calldataload({:#x}), r), ok)",
-            INPUT_OFFSET + k * 0x20
-        );
-    }
-    on_curve_checks(&mut s, i8);
+    let exprs: Vec<String> = inputs.iter().map(|(e, _)| e.clone()).collect();
+    input_checks(&mut s, i8, &exprs);
+    on_curve_checks(&mut s, i8, &proof);
+    false_unless_ok(&mut s, i8);
+    groth16_check(&mut s, i8, key, &proof, &inputs);
+    let _ = writeln!(
+        s,
+        "{i8}return(0x00, 0x20) // the pairing's answer: 1, or 0 for a proof that does not verify"
+    );
+    s.push_str("        }\n    }\n}\n");
+    s
+}
+
+/// Appends `return false` unless `ok`, and the comment on what follows (precompile calls that
+/// revert when they fail).
+pub(crate) fn false_unless_ok(s: &mut String, i8: &str) {
     let _ = writeln!(
         s,
         "{i8}if iszero(ok) {{ mstore(0x00, 0) return(0x00, 0x20) }}"
@@ -243,7 +311,19 @@ contract ZkinferVerifier {{
         s,
         "{i8}// out of gas (or B outside the G2 subgroup): revert rather than call a valid proof invalid."
     );
+}
 
+/// Appends the Groth16 check of the proof at `proof` against `key` for `inputs` (Yul
+/// expressions, each with a name for the comments): the input combination with the ecMul and
+/// ecAdd precompiles, then the pairing precompile, whose answer (1 or 0) it leaves in memory
+/// word 0x00. Every precompile call reverts when it fails. Uses memory from 0x100 to 0x400.
+pub(crate) fn groth16_check(
+    s: &mut String,
+    i8: &str,
+    key: &VerifyingKey,
+    proof: &Words,
+    inputs: &[(String, String)],
+) {
     // The input combination accumulates where pair 3's G1 point goes, and each product lands
     // right after it, so ecAdd reads (acc, product) in place and writes acc back.
     let acc = PAIRING_INPUT + 3 * PAIR_BYTES;
@@ -254,15 +334,18 @@ contract ZkinferVerifier {{
     ));
     if let Some(ic0) = ic.first() {
         mstores(
-            &mut s,
+            s,
             acc,
             &g1_to_evm(ic0),
             &["IC[0].x".into(), "IC[0].y".into()],
             i8,
         );
     }
-    for k in 0..n {
-        let p = g1_to_evm(&ic[k + 1]);
+    for (k, (x, name)) in inputs.iter().enumerate() {
+        let Some(point) = ic.get(k + 1) else {
+            break;
+        };
+        let p = g1_to_evm(point);
         let _ = writeln!(s, "{i8}mstore({tmp:#x}, {}) // IC[{}].x", p[0], k + 1);
         let _ = writeln!(
             s,
@@ -271,12 +354,7 @@ contract ZkinferVerifier {{
             p[1],
             k + 1
         );
-        let _ = writeln!(
-            s,
-            "{i8}mstore({:#x}, calldataload({:#x})) // input[{k}]",
-            tmp + 0x40,
-            INPUT_OFFSET + k * 0x20
-        );
+        let _ = writeln!(s, "{i8}mstore({:#x}, {x}) // {name}", tmp + 0x40);
         let _ = writeln!(
             s,
             "{i8}if iszero(staticcall(gas(), 0x07, {tmp:#x}, 0x60, {tmp:#x}, 0x40)) {{ revert(0x00, 0x00) }}"
@@ -303,38 +381,29 @@ contract ZkinferVerifier {{
     ));
     let _ = writeln!(
         s,
-        "{i8}calldatacopy({PAIRING_INPUT:#x}, {PROOF_OFFSET:#x}, 0xc0) // A, B"
+        "{i8}calldatacopy({PAIRING_INPUT:#x}, {}, 0xc0) // A, B",
+        proof.addr(0)
     );
     let p1 = PAIRING_INPUT + PAIR_BYTES;
-    let _ = writeln!(
-        s,
-        "{i8}calldatacopy({p1:#x}, {:#x}, 0x40) // C",
-        PROOF_OFFSET + 6 * 0x20
-    );
+    let _ = writeln!(s, "{i8}calldatacopy({p1:#x}, {}, 0x40) // C", proof.addr(6));
     mstores(
-        &mut s,
+        s,
         p1 + 0x40,
         &g2_to_evm(&neg_g2(&key.delta_g2)),
         &g2_names("-delta"),
         i8,
     );
     let p2 = PAIRING_INPUT + 2 * PAIR_BYTES;
+    mstores(s, p2, &g1_to_evm(&key.alpha_g1), &g1_names("alpha"), i8);
     mstores(
-        &mut s,
-        p2,
-        &g1_to_evm(&key.alpha_g1),
-        &g1_names("alpha"),
-        i8,
-    );
-    mstores(
-        &mut s,
+        s,
         p2 + 0x40,
         &g2_to_evm(&neg_g2(&key.beta_g2)),
         &g2_names("-beta"),
         i8,
     );
     mstores(
-        &mut s,
+        s,
         acc + 0x40,
         &g2_to_evm(&neg_g2(&key.gamma_g2)),
         &g2_names("-gamma"),
@@ -345,12 +414,6 @@ contract ZkinferVerifier {{
         "{i8}if iszero(staticcall(gas(), 0x08, {PAIRING_INPUT:#x}, {:#x}, 0x00, 0x20)) {{ revert(0x00, 0x00) }}",
         4 * PAIR_BYTES
     );
-    let _ = writeln!(
-        s,
-        "{i8}return(0x00, 0x20) // the pairing's answer: 1, or 0 for a proof that does not verify"
-    );
-    s.push_str("        }\n    }\n}\n");
-    s
 }
 
 #[cfg(test)]
@@ -372,6 +435,8 @@ mod tests {
                 scale: 4,
                 bits: 64,
             },
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         };
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();

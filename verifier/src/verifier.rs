@@ -8,8 +8,8 @@ use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use crate::error::VerifyError;
 use crate::field::parse_fr;
 use crate::keys::{Proof, VerifyingKey};
-use crate::layout::{pack_public_inputs, TensorLayout};
-use crate::proof_file::{scale_factor, ProofFile};
+use crate::layout::{pack_public_inputs, PublicLayout, TensorLayout};
+use crate::proof_file::{scale_factor, OutputData, ProofFile, TensorData};
 use crate::vk_file::VerifyingKeyFile;
 
 /// A verifying key with the per-key work of verification done once: `e(alpha, beta)` and the
@@ -107,8 +107,9 @@ fn shape_len(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
-/// Checks a proof.json tensor against itself (BadInput) and against the layout (Rejected).
+/// Checks a tensor of `file` against itself (BadInput) and against the layout (Rejected).
 fn check_tensor(
+    file: &str,
     what: &str,
     shape: &[usize],
     scale: i32,
@@ -117,7 +118,7 @@ fn check_tensor(
 ) -> Result<(), VerifyError> {
     if shape_len(shape) != Some(n) {
         return Err(VerifyError::bad(format!(
-            "proof.json: {what} has {n} quantized values but shape {shape:?}"
+            "{file}: {what} has {n} quantized values but shape {shape:?}"
         )));
     }
     if shape != layout.shape.as_slice() {
@@ -227,29 +228,46 @@ pub fn check_statement(
         )));
     }
     vk.check()?;
-    let (inp, out) = (&proof.input, &proof.output);
+    check_tensors(&vk.layout, &proof.input, &proof.output, "proof.json")?;
+    let public_inputs =
+        pack_public_inputs(&vk.layout, &proof.input.quantized, &proof.output.quantized)?;
+    let decoded = proof.proof()?;
+    Ok((decoded, public_inputs))
+}
+
+/// The checks of a statement's tensors, shared by proof.json and proof bundles: lengths against
+/// their own shapes (BadInput), shapes and scales against `layout` (Rejected), and each float
+/// output value against its quantised value (Rejected; see [`value_matches`]). `file` names the
+/// document in BadInput messages ("proof.json", "bundle").
+pub(crate) fn check_tensors(
+    layout: &PublicLayout,
+    inp: &TensorData,
+    out: &OutputData,
+    file: &str,
+) -> Result<(), VerifyError> {
     if out.values.len() != out.quantized.len() {
         return Err(VerifyError::bad(format!(
-            "proof.json: output has {} values but {} quantized values",
+            "{file}: output has {} values but {} quantized values",
             out.values.len(),
             out.quantized.len()
         )));
     }
     check_tensor(
+        file,
         "input",
         &inp.shape,
         inp.scale,
         inp.quantized.len(),
-        &vk.layout.input,
+        &layout.input,
     )?;
     check_tensor(
+        file,
         "output",
         &out.shape,
         out.scale,
         out.quantized.len(),
-        &vk.layout.output,
+        &layout.output,
     )?;
-
     for (i, (&v, &q)) in out.values.iter().zip(&out.quantized).enumerate() {
         if !value_matches(v, q, out.scale) {
             return Err(VerifyError::rejected(format!(
@@ -259,10 +277,7 @@ pub fn check_statement(
             )));
         }
     }
-
-    let public_inputs = pack_public_inputs(&vk.layout, &inp.quantized, &out.quantized)?;
-    let decoded = proof.proof()?;
-    Ok((decoded, public_inputs))
+    Ok(())
 }
 
 /// Verifies a proof.json against a `.vk`: every check of [`check_statement`], then the pairing.

@@ -40,7 +40,7 @@ pub struct VerifyingKeyFile {
 }
 
 /// Splits `n` bytes off the front of `rest`, or says which part of the file is missing.
-fn take<'a>(rest: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8], VerifyError> {
+pub(crate) fn take<'a>(rest: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8], VerifyError> {
     if rest.len() < n {
         return Err(VerifyError::bad(format!(
             "vk file truncated: {what} needs {n} bytes, {} left",
@@ -52,9 +52,59 @@ fn take<'a>(rest: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8], Verif
     Ok(head)
 }
 
-fn read_u32(rest: &mut &[u8], what: &str) -> Result<u32, VerifyError> {
+pub(crate) fn read_u32(rest: &mut &[u8], what: &str) -> Result<u32, VerifyError> {
     let b = take(rest, 4, what)?;
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads the header every key file starts with: `magic`, format `version` (u32 LE) and a
+/// 32-byte digest, which it returns. `kind` ("verifying key") and `digest_name` ("circuit") word
+/// the errors.
+pub(crate) fn read_header(
+    rest: &mut &[u8],
+    magic: [u8; 4],
+    version: u32,
+    kind: &str,
+    digest_name: &str,
+) -> Result<[u8; 32], VerifyError> {
+    let found = take(rest, 4, "the magic tag")?;
+    if found != magic {
+        return Err(VerifyError::bad(format!(
+            "not a zkinfer {kind}: magic {found:02x?}, expected {:?}",
+            String::from_utf8_lossy(&magic)
+        )));
+    }
+    let found = read_u32(rest, "the format version")?;
+    if found != version {
+        return Err(VerifyError::bad(format!(
+            "unsupported {kind} format version {found} (this verifier reads {version})"
+        )));
+    }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(take(rest, 32, &format!("the {digest_name} digest"))?);
+    Ok(digest)
+}
+
+/// Reads a length-prefixed (u32 LE) layout JSON, checks its length and validates it.
+pub(crate) fn read_layout(rest: &mut &[u8]) -> Result<PublicLayout, VerifyError> {
+    let layout_len = read_u32(rest, "the layout length")? as usize;
+    if layout_len > MAX_LAYOUT_JSON {
+        return Err(VerifyError::bad(format!(
+            "vk file: layout length {layout_len} is implausibly large"
+        )));
+    }
+    let layout_json = take(rest, layout_len, "the layout")?;
+    let layout: PublicLayout = serde_json::from_slice(layout_json)
+        .map_err(|e| VerifyError::bad(format!("vk file: layout is not valid JSON: {e}")))?;
+    layout.validate()?;
+    Ok(layout)
+}
+
+/// Appends a length-prefixed (u32 LE) layout JSON, as [`read_layout`] reads it.
+pub(crate) fn write_layout(out: &mut Vec<u8>, layout: &PublicLayout) {
+    let json = serde_json::to_vec(layout).expect("a PublicLayout always serialises");
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
 }
 
 impl VerifyingKeyFile {
@@ -74,13 +124,11 @@ impl VerifyingKeyFile {
 
     /// The file's bytes (see the type's documentation for the layout).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let layout = serde_json::to_vec(&self.layout).expect("a PublicLayout always serialises");
-        let mut out = Vec::with_capacity(44 + layout.len() + self.vk.compressed_size());
+        let mut out = Vec::with_capacity(1024 + self.vk.compressed_size());
         out.extend_from_slice(&VK_MAGIC);
         out.extend_from_slice(&VK_FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.digest);
-        out.extend_from_slice(&(layout.len() as u32).to_le_bytes());
-        out.extend_from_slice(&layout);
+        write_layout(&mut out, &self.layout);
         out.extend_from_slice(&self.vk.to_compressed_bytes());
         out
     }
@@ -90,30 +138,14 @@ impl VerifyingKeyFile {
     /// consistency with the key. Any failure is [`VerifyError::BadInput`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, VerifyError> {
         let mut rest = b;
-        let magic = take(&mut rest, 4, "the magic tag")?;
-        if magic != VK_MAGIC {
-            return Err(VerifyError::bad(format!(
-                "not a zkinfer verifying key: magic {magic:02x?}, expected \"ZKVK\""
-            )));
-        }
-        let version = read_u32(&mut rest, "the format version")?;
-        if version != VK_FORMAT_VERSION {
-            return Err(VerifyError::bad(format!(
-                "unsupported vk format version {version} (this verifier reads {VK_FORMAT_VERSION})"
-            )));
-        }
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(take(&mut rest, 32, "the circuit digest")?);
-        let layout_len = read_u32(&mut rest, "the layout length")? as usize;
-        if layout_len > MAX_LAYOUT_JSON {
-            return Err(VerifyError::bad(format!(
-                "vk file: layout length {layout_len} is implausibly large"
-            )));
-        }
-        let layout_json = take(&mut rest, layout_len, "the layout")?;
-        let layout: PublicLayout = serde_json::from_slice(layout_json)
-            .map_err(|e| VerifyError::bad(format!("vk file: layout is not valid JSON: {e}")))?;
-        layout.validate()?;
+        let digest = read_header(
+            &mut rest,
+            VK_MAGIC,
+            VK_FORMAT_VERSION,
+            "verifying key",
+            "circuit",
+        )?;
+        let layout = read_layout(&mut rest)?;
         if rest.is_empty() {
             return Err(VerifyError::bad(
                 "vk file truncated: the verifying key is missing",

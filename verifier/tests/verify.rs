@@ -356,6 +356,8 @@ fn values_survive_proof_json_exactly() {
             scale: 38,
             bits: 64,
         },
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let toy = setup(layout, 5, 130);
     let pf = prove(&toy, &[1], &[67_498_763_991_551, -3], 131);
@@ -379,6 +381,8 @@ fn values_beyond_2_pow_53_are_compared_relatively() {
             scale: 4,
             bits: 64,
         },
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let toy = setup(layout, 4, 120);
     let out = vec![
@@ -460,6 +464,8 @@ fn empty_and_scalar_tensors_work() {
             scale: 3,
             bits: 5,
         },
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let toy = setup(layout, 3, 110);
     assert_eq!(toy.vk_file.layout.num_public_inputs(), 1);

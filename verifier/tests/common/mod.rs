@@ -5,6 +5,8 @@
 //! `variant` constant (`x * x = s + variant`) makes circuits with the same layout but different keys.
 #![allow(dead_code)]
 
+pub mod segments;
+
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::{
@@ -30,6 +32,8 @@ pub fn digits_layout() -> PublicLayout {
             scale: 8,
             bits: 16,
         },
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 
@@ -48,6 +52,8 @@ pub fn layout_with_inputs(n: usize) -> PublicLayout {
             scale: 6,
             bits: 16,
         },
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 
