@@ -48,6 +48,8 @@ fn fixtures(c: &mut Criterion) {
             weight_scale: 7,
             bits: 16,
             input_bits: 9,
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         },
     );
     bench_model(
@@ -58,6 +60,8 @@ fn fixtures(c: &mut Criterion) {
             weight_scale: 7,
             bits: 16,
             input_bits: 9,
+            input_visibility: Default::default(),
+            output_visibility: Default::default(),
         },
     );
 }

@@ -118,6 +118,7 @@ pub fn compile_with(
         nodes: ctx.nodes,
         input: 0,
         output,
+        segments: Vec::new(),
     };
     let (layers, warnings) = analyse(&graph)?;
     Ok(Compiled {

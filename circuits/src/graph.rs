@@ -3,6 +3,7 @@
 use crate::ops::QOp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use zkinfer_verifier::layout::Visibility;
 
 /// Index of a tensor in [`QGraph::tensors`].
 pub type TensorId = usize;
@@ -18,6 +19,12 @@ pub struct Settings {
     pub bits: u32,
     /// Signed bits of the input tensor.
     pub input_bits: u32,
+    /// Whether the input's public inputs are its packed values or their Poseidon hash.
+    #[serde(default, skip_serializing_if = "Visibility::is_public")]
+    pub input_visibility: Visibility,
+    /// Whether the output's public inputs are its packed values or their Poseidon hash.
+    #[serde(default, skip_serializing_if = "Visibility::is_public")]
+    pub output_visibility: Visibility,
 }
 
 impl Default for Settings {
@@ -27,6 +34,8 @@ impl Default for Settings {
             weight_scale: 7,
             bits: 16,
             input_bits: 16,
+            input_visibility: Visibility::Public,
+            output_visibility: Visibility::Public,
         }
     }
 }
@@ -74,6 +83,10 @@ pub struct QGraph {
     pub nodes: Vec<QNode>,
     pub input: TensorId,
     pub output: TensorId,
+    /// The consecutive segments the model is proven in (`compile --max-constraints`); empty for
+    /// a model proven as one circuit. Part of the digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<crate::segment::Segment>,
 }
 
 impl QGraph {
@@ -97,7 +110,25 @@ impl QGraph {
         zkinfer_verifier::PublicLayout {
             input: t(self.input_info()),
             output: t(self.output_info()),
+            input_visibility: self.settings.input_visibility,
+            output_visibility: self.settings.output_visibility,
         }
+    }
+
+    /// Whether the model is proven as a chain of segments.
+    pub fn is_segmented(&self) -> bool {
+        !self.segments.is_empty()
+    }
+
+    /// The digest of segment `k` given the model's [`QGraph::digest`]: binds the segment's key
+    /// and proof to this model and this position.
+    pub fn segment_digest(&self, model_digest: &[u8; 32], k: usize) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"zkinfer-segment-v1");
+        h.update(model_digest);
+        h.update((k as u32).to_le_bytes());
+        h.update(serde_json::to_vec(&self.segments[k]).expect("a segment always serialises"));
+        h.finalize().into()
     }
 
     /// SHA-256 of the canonical serialisation of the graph (settings included): the circuit digest

@@ -21,10 +21,11 @@ pub mod onnx;
 pub mod ops;
 pub mod r1cs;
 pub mod reference;
+pub mod segment;
 
 pub use calibrate::{compile_calibrated, BitsPolicy};
-pub use circuit::{constraint_matrices, measure, synthesize, CircuitSize};
+pub use circuit::{constraint_matrices, measure, synthesize, CircuitSize, View};
 pub use circuit_file::{CircuitFile, CircuitFileError};
 pub use compile::{compile, compile_with, CompileError, Compiled, Overrides};
-pub use graph::{QGraph, Settings, TensorInfo};
+pub use graph::{QGraph, Settings, TensorInfo, Visibility};
 pub use inference::{infer, quantize_input, InferenceError, Trace};

@@ -125,6 +125,8 @@ pub fn digits_agreement(
         weight_scale: 7,
         bits: 16,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let g = zkinfer_circuits::compile_calibrated(&bytes, &s, policy)
         .unwrap()

@@ -10,6 +10,8 @@ fn mlp() -> zkinfer_circuits::QGraph {
         weight_scale: 7,
         bits: 16,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     compile(&read("mlp/model.onnx"), &s).unwrap().graph
 }
@@ -70,6 +72,8 @@ fn an_activation_out_of_range_names_the_layer_and_the_option() {
         weight_scale: 7,
         bits: 4,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let compiled = compile(&read("mlp/model.onnx"), &s).unwrap();
     assert!(!compiled.warnings.is_empty());
@@ -87,6 +91,8 @@ fn settings_out_of_bounds_are_refused() {
         weight_scale: 7,
         bits: 0,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     assert!(matches!(
         compile(&read("mlp/model.onnx"), &s),

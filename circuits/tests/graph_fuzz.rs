@@ -1087,6 +1087,8 @@ fn check_case(setup: &Setup, ops: &[OpSpec]) -> Result<(), String> {
         weight_scale: setup.weight_scale,
         bits: setup.flat_bits,
         input_bits: setup.scale as u32 + 2,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let len: usize = shape.iter().product();
     let samples = inputs(setup, len, 6);

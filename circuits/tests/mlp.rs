@@ -11,6 +11,8 @@ fn settings() -> Settings {
         weight_scale: 7,
         bits: 16,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 

@@ -67,6 +67,8 @@ fn resblock_matches_onnxruntime_and_satisfies() {
         weight_scale: 8,
         bits: 16,
         input_bits: 10,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let g = compile_calibrated(&bytes, &s, &BitsPolicy::WorstCase { max_bits: 48 })
         .unwrap()

@@ -12,6 +12,8 @@ fn settings() -> Settings {
         weight_scale: 8,
         bits: 16,
         input_bits: 12,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 

@@ -13,6 +13,8 @@ fn settings() -> Settings {
         weight_scale: 8,
         bits: 18,
         input_bits: 10,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 

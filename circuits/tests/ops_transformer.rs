@@ -15,6 +15,8 @@ fn settings() -> Settings {
         weight_scale: 10,
         bits: 20,
         input_bits: 12,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 

@@ -16,6 +16,8 @@ fn settings() -> Settings {
         weight_scale: 7,
         bits: 16,
         input_bits: 10,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 
@@ -365,6 +367,8 @@ fn the_float_reference_is_the_model_as_written() {
         weight_scale: 8,
         bits: 16,
         input_bits: 12,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let g = zkinfer_circuits::compile(&bytes, &s).unwrap().graph;
     let t =

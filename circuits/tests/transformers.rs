@@ -13,6 +13,8 @@ pub fn transformer_settings() -> Settings {
         weight_scale: 8,
         bits: 20,
         input_bits: 8,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     }
 }
 
