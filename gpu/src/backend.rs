@@ -48,6 +48,12 @@ pub trait Backend: Send + Sync {
     /// Prepares a CSR matrix; the matrix must already be valid for the assignments it will be
     /// multiplied with (see [`CsrMatrix::validate`]); the column bound is checked per product.
     fn prepare_matrix(&self, m: &CsrMatrix) -> Result<Self::Matrix, GpuError>;
+    /// [`Backend::prepare_matrix`] of a matrix the caller no longer needs: a backend that keeps
+    /// matrices in host memory takes it without a copy (a large circuit's matrices are among
+    /// the largest buffers of a proof).
+    fn prepare_matrix_owned(&self, m: CsrMatrix) -> Result<Self::Matrix, GpuError> {
+        self.prepare_matrix(&m)
+    }
 
     /// Number of prepared G1 bases.
     fn g1_len(&self, bases: &Self::G1Bases) -> usize;

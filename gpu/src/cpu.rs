@@ -36,10 +36,14 @@ impl Backend for CpuBackend {
     }
 
     fn prepare_matrix(&self, m: &CsrMatrix) -> Result<Self::Matrix, GpuError> {
+        self.prepare_matrix_owned(m.clone())
+    }
+
+    fn prepare_matrix_owned(&self, m: CsrMatrix) -> Result<Self::Matrix, GpuError> {
         m.validate(usize::MAX)?;
         Ok(CpuMatrix {
             max_col: m.cols.iter().copied().max(),
-            m: m.clone(),
+            m,
         })
     }
 

@@ -123,6 +123,14 @@ impl Backend for AnyBackend {
         }
     }
 
+    fn prepare_matrix_owned(&self, m: CsrMatrix) -> Result<AnyMatrix, GpuError> {
+        match self {
+            AnyBackend::Cpu(b) => b.prepare_matrix_owned(m).map(AnyMatrix::Cpu),
+            #[cfg(feature = "cuda")]
+            AnyBackend::Cuda(b) => b.prepare_matrix(&m).map(AnyMatrix::Cuda),
+        }
+    }
+
     fn g1_len(&self, bases: &AnyG1Bases) -> usize {
         match (self, bases) {
             (AnyBackend::Cpu(b), AnyG1Bases::Cpu(x)) => b.g1_len(x),
