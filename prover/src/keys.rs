@@ -1,4 +1,5 @@
-//! The `.pk` proving-key file and conversions to the verifier's key and proof types.
+//! The `.pk` proving-key file, the bundle of per-segment keys of a segmented model, and
+//! conversions to the verifier's key and proof types.
 //!
 //! `.pk` layout: `b"ZKPK"` | format version (u32 LE) | circuit digest (32 bytes) |
 //! SHA-256 of the body (32 bytes) | body = arkworks *uncompressed* `ProvingKey<Bn254>`.
@@ -8,18 +9,35 @@
 //! small models. Integrity comes from the body hash instead (SHA-256 runs at ~1 GB/s), and the
 //! key only ever comes from our own `setup`. The `.vk`, which a client receives from others,
 //! stays compressed and fully validated.
+//!
+//! Keys are streamed both ways: written through a hashing writer and read through a hashing
+//! reader, so a key is never held twice in memory (bytes and points) and is parsed once.
+//!
+//! Segment bundle (`setup` of a segmented model): `b"ZKPB"` | format version (u32 LE) | model
+//! digest (32 bytes) | segment count n (u32 LE) | n × (segment digest (32 bytes), offset (u64
+//! LE), length (u64 LE), the segment circuit's constraints, instance variables, witness
+//! variables and nonzeros (4 × u64 LE)) | the n segment keys, each a complete `.pk` as above.
+//! A prover reads the table (the shapes let it budget memory before loading anything), then
+//! only the bytes of the segment it proves.
 
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+use crate::estimate::CircuitShape;
+
 const MAGIC: &[u8; 4] = b"ZKPK";
+const BUNDLE_MAGIC: &[u8; 4] = b"ZKPB";
 /// The `.pk` format version this build reads and writes.
 pub const VERSION: u32 = 1;
 const HEADER: usize = 4 + 4 + 32 + 32;
+/// More segments than any model needs; a larger count in a file is corruption.
+const MAX_SEGMENTS: u32 = 4096;
 
 /// Why a key file could not be read.
 #[derive(Debug, Error)]
@@ -30,78 +48,384 @@ pub enum KeyFileError {
     Format(String),
 }
 
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> KeyFileError + '_ {
+    move |err| KeyFileError::Io {
+        path: path.display().to_string(),
+        err,
+    }
+}
+
+/// Hashes everything read through it.
+struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Hashes everything written through it.
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A proving key bound to one circuit.
 pub struct ProvingKeyFile {
     pub digest: [u8; 32],
     pub pk: ProvingKey<Bn254>,
 }
 
+/// The temporary name a file is written under before it is renamed into place.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `path` atomically: `fill` writes a temporary file beside it, which is synced and
+/// renamed into place only on success, so a crash never leaves a half-written key.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<(), KeyFileError> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_err(path))
+}
+
 impl ProvingKeyFile {
-    /// The file's bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(self.pk.serialized_size(Compress::No));
-        self.pk
-            .serialize_uncompressed(&mut body)
-            .expect("writing to a Vec cannot fail");
-        let mut out = Vec::with_capacity(HEADER + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&self.digest);
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
-        out
+    /// Bytes of the file this key writes (header included), without serialising it.
+    pub fn file_size(&self) -> u64 {
+        (HEADER + self.pk.serialized_size(Compress::No)) as u64
     }
 
-    /// Parses and checks a key file (magic, version, body hash).
-    pub fn from_bytes(b: &[u8]) -> Result<Self, KeyFileError> {
+    /// Streams the key file to `w` (which must be seekable: the body hash is written after the
+    /// body, into the header). Leaves `w` positioned after the key.
+    pub fn write_to<W: Write + Seek>(&self, w: &mut W) -> std::io::Result<()> {
+        let start = w.stream_position()?;
+        w.write_all(MAGIC)?;
+        w.write_all(&VERSION.to_le_bytes())?;
+        w.write_all(&self.digest)?;
+        w.write_all(&[0u8; 32])?;
+        let mut hw = HashingWriter {
+            inner: &mut *w,
+            hash: Sha256::new(),
+        };
+        self.pk
+            .serialize_uncompressed(&mut hw)
+            .map_err(std::io::Error::other)?;
+        let hash = hw.hash.finalize();
+        let end = w.stream_position()?;
+        w.seek(SeekFrom::Start(start + 40))?;
+        w.write_all(&hash)?;
+        w.seek(SeekFrom::Start(end))?;
+        Ok(())
+    }
+
+    /// The file's bytes (for tests and small keys; [`ProvingKeyFile::write`] streams).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut c = std::io::Cursor::new(Vec::with_capacity(self.file_size() as usize));
+        self.write_to(&mut c)
+            .expect("writing to memory cannot fail");
+        c.into_inner()
+    }
+
+    /// Parses a key from `r`, which holds exactly one key file (`len` bytes): magic, version,
+    /// and the body's hash, computed while the body streams into points.
+    pub fn read_from<R: Read>(r: R, len: u64) -> Result<Self, KeyFileError> {
         let f = |m: &str| KeyFileError::Format(m.to_string());
-        if b.len() < 4 || &b[..4] != MAGIC {
+        let mut r = r.take(len);
+        let mut header = [0u8; HEADER];
+        let mut got = 0;
+        while got < HEADER {
+            let n = r
+                .read(&mut header[got..])
+                .map_err(|e| KeyFileError::Format(format!("cannot read the key: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got < 4 || &header[..4] != MAGIC {
             return Err(f("not a zkinfer proving key (.pk): wrong magic bytes"));
         }
-        if b.len() < HEADER {
+        if got < HEADER {
             return Err(f("truncated proving key: the header is incomplete"));
         }
-        let version = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes"));
+        let version = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
         if version != VERSION {
             return Err(KeyFileError::Format(format!(
                 "proving key format version {version}, this zkinfer reads version {VERSION}; run setup again"
             )));
         }
-        let digest: [u8; 32] = b[8..40].try_into().expect("32 bytes");
-        let body = &b[HEADER..];
-        if Sha256::digest(body).as_slice() != &b[40..72] {
-            return Err(f(
-                "truncated or corrupted proving key: its content does not match its checksum",
-            ));
-        }
-        let mut reader = body;
-        let pk =
-            ProvingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
-                .map_err(|e| KeyFileError::Format(format!("corrupt proving key: {e}")))?;
-        if !reader.is_empty() {
+        let digest: [u8; 32] = header[8..40].try_into().expect("32 bytes");
+        let mut hr = HashingReader {
+            inner: r,
+            hash: Sha256::new(),
+        };
+        let corrupt =
+            || f("truncated or corrupted proving key: its content does not match its checksum");
+        let pk = ProvingKey::<Bn254>::deserialize_with_mode(&mut hr, Compress::No, Validate::No)
+            .map_err(|_| corrupt())?;
+        let mut rest = [0u8; 1];
+        if hr.read(&mut rest).map_err(|_| corrupt())? != 0 {
             return Err(f("corrupt proving key: trailing bytes"));
+        }
+        if hr.hash.finalize().as_slice() != &header[40..72] {
+            return Err(corrupt());
         }
         Ok(ProvingKeyFile { digest, pk })
     }
 
-    /// Reads a key file.
+    /// Parses and checks a key file held in memory.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, KeyFileError> {
+        Self::read_from(b, b.len() as u64)
+    }
+
+    /// Reads a key file, streamed (never held as bytes and points at once).
     pub fn read(path: &Path) -> Result<Self, KeyFileError> {
-        let b = std::fs::read(path).map_err(|err| KeyFileError::Io {
-            path: path.display().to_string(),
-            err,
-        })?;
-        Self::from_bytes(&b).map_err(|e| match e {
+        let file = File::open(path).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
+        Self::read_from(BufReader::with_capacity(1 << 20, file), len).map_err(|e| match e {
             KeyFileError::Format(m) => KeyFileError::Format(format!("{}: {m}", path.display())),
             e => e,
         })
     }
 
-    /// Writes the key file.
+    /// Writes the key file atomically, streamed.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
-        std::fs::write(path, self.to_bytes()).map_err(|err| KeyFileError::Io {
-            path: path.display().to_string(),
-            err,
+        write_atomically(path, |w| self.write_to(w))
+    }
+}
+
+/// Whether `path` starts with the magic of a segment key bundle.
+pub fn is_bundle(path: &Path) -> Result<bool, KeyFileError> {
+    let mut magic = [0u8; 4];
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let n = f.read(&mut magic).map_err(io_err(path))?;
+    Ok(n == 4 && &magic == BUNDLE_MAGIC)
+}
+
+/// One segment's entry in a key bundle's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BundleEntry {
+    /// The segment circuit's digest.
+    pub digest: [u8; 32],
+    /// Where its `.pk` lies in the bundle.
+    pub offset: u64,
+    pub len: u64,
+    /// Its circuit's sizes, for memory estimates before the key is read.
+    pub shape: CircuitShape,
+}
+
+const ENTRY: usize = 32 + 8 + 8 + 4 * 8;
+
+/// The table of a segment key bundle: which bytes hold which segment's key.
+#[derive(Clone, Debug)]
+pub struct ProvingKeyBundle {
+    pub path: PathBuf,
+    /// The model's circuit digest.
+    pub digest: [u8; 32],
+    /// The segments, in order.
+    pub segments: Vec<BundleEntry>,
+}
+
+impl ProvingKeyBundle {
+    fn table_len(n: usize) -> u64 {
+        (4 + 4 + 32 + 4 + n * ENTRY) as u64
+    }
+
+    /// Reads the bundle's table (not the keys), checking every entry lies inside the file.
+    pub fn open(path: &Path) -> Result<Self, KeyFileError> {
+        let fmt = |m: String| KeyFileError::Format(format!("{}: {m}", path.display()));
+        let mut f = BufReader::new(File::open(path).map_err(io_err(path))?);
+        let file_len = f.get_ref().metadata().map_err(io_err(path))?.len();
+        let mut head = [0u8; 44];
+        f.read_exact(&mut head)
+            .map_err(|_| fmt("truncated proving key bundle".into()))?;
+        if &head[..4] != BUNDLE_MAGIC {
+            return Err(fmt(
+                "not a zkinfer proving key bundle: wrong magic bytes".into()
+            ));
+        }
+        let version = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(fmt(format!(
+                "proving key bundle format version {version}, this zkinfer reads version {VERSION}; run setup again"
+            )));
+        }
+        let digest: [u8; 32] = head[8..40].try_into().expect("32 bytes");
+        let n = u32::from_le_bytes(head[40..44].try_into().expect("4 bytes"));
+        if n == 0 || n > MAX_SEGMENTS {
+            return Err(fmt(format!("corrupt proving key bundle: {n} segments")));
+        }
+        let table_end = Self::table_len(n as usize);
+        let mut segments = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let mut e = [0u8; ENTRY];
+            f.read_exact(&mut e)
+                .map_err(|_| fmt("truncated proving key bundle: its table is incomplete".into()))?;
+            let word = |i: usize| {
+                u64::from_le_bytes(e[32 + 8 * i..40 + 8 * i].try_into().expect("8 bytes"))
+            };
+            let (offset, len) = (word(0), word(1));
+            if offset < table_end || offset.checked_add(len).is_none_or(|end| end > file_len) {
+                return Err(fmt(format!(
+                    "truncated or corrupt proving key bundle: segment {k}'s key lies outside the file"
+                )));
+            }
+            let shape = CircuitShape {
+                constraints: word(2) as usize,
+                num_instance: word(3) as usize,
+                num_witness: word(4) as usize,
+                nonzeros: word(5) as usize,
+            };
+            segments.push(BundleEntry {
+                digest: e[..32].try_into().expect("32 bytes"),
+                offset,
+                len,
+                shape,
+            });
+        }
+        Ok(ProvingKeyBundle {
+            path: path.to_path_buf(),
+            digest,
+            segments,
         })
+    }
+
+    /// Reads segment `k`'s key: only its bytes, streamed.
+    pub fn read_segment(&self, k: usize) -> Result<ProvingKeyFile, KeyFileError> {
+        let BundleEntry {
+            digest,
+            offset: off,
+            len,
+            ..
+        } = self.segments[k];
+        let mut f = File::open(&self.path).map_err(io_err(&self.path))?;
+        f.seek(SeekFrom::Start(off)).map_err(io_err(&self.path))?;
+        let key =
+            ProvingKeyFile::read_from(BufReader::with_capacity(1 << 20, f), len).map_err(|e| {
+                match e {
+                    KeyFileError::Format(m) => {
+                        KeyFileError::Format(format!("{} segment {k}: {m}", self.path.display()))
+                    }
+                    e => e,
+                }
+            })?;
+        if key.digest != digest {
+            return Err(KeyFileError::Format(format!(
+                "{}: segment {k}'s key is for another circuit than its table says",
+                self.path.display()
+            )));
+        }
+        Ok(key)
+    }
+}
+
+/// Writes a segment key bundle key by key (each key is made, written and dropped before the
+/// next, so setup holds one segment's key at a time), atomically: the bundle appears under
+/// its name only when every segment's key is in it.
+pub struct ProvingKeyBundleWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    w: BufWriter<File>,
+    table: Vec<BundleEntry>,
+    n: usize,
+}
+
+impl ProvingKeyBundleWriter {
+    /// Starts a bundle of `n` segment keys for the model with circuit digest `digest`.
+    pub fn create(path: &Path, digest: [u8; 32], n: usize) -> Result<Self, KeyFileError> {
+        let tmp = temp_path(path);
+        let mut w = BufWriter::new(File::create(&tmp).map_err(io_err(path))?);
+        let mut head = Vec::new();
+        head.extend_from_slice(BUNDLE_MAGIC);
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        head.extend_from_slice(&digest);
+        head.extend_from_slice(&(n as u32).to_le_bytes());
+        head.resize(ProvingKeyBundle::table_len(n) as usize, 0);
+        w.write_all(&head).map_err(io_err(path))?;
+        Ok(ProvingKeyBundleWriter {
+            path: path.to_path_buf(),
+            tmp,
+            w,
+            table: Vec::with_capacity(n),
+            n,
+        })
+    }
+
+    /// Appends the next segment's key, for a circuit of `shape`.
+    pub fn append(
+        &mut self,
+        key: &ProvingKeyFile,
+        shape: CircuitShape,
+    ) -> Result<(), KeyFileError> {
+        let offset = self.w.stream_position().map_err(io_err(&self.path))?;
+        key.write_to(&mut self.w).map_err(io_err(&self.path))?;
+        let end = self.w.stream_position().map_err(io_err(&self.path))?;
+        self.table.push(BundleEntry {
+            digest: key.digest,
+            offset,
+            len: end - offset,
+            shape,
+        });
+        Ok(())
+    }
+
+    /// Writes the table and moves the bundle into place; every segment's key must be in.
+    pub fn finish(mut self) -> Result<u64, KeyFileError> {
+        assert_eq!(self.table.len(), self.n, "every segment's key appended");
+        let path = self.path.clone();
+        let result = (|| {
+            let end = self.w.stream_position()?;
+            self.w.seek(SeekFrom::Start(44))?;
+            for e in &self.table {
+                self.w.write_all(&e.digest)?;
+                let s = &e.shape;
+                for word in [
+                    e.offset,
+                    e.len,
+                    s.constraints as u64,
+                    s.num_instance as u64,
+                    s.num_witness as u64,
+                    s.nonzeros as u64,
+                ] {
+                    self.w.write_all(&word.to_le_bytes())?;
+                }
+            }
+            let f = self.w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            std::fs::rename(&self.tmp, &self.path)?;
+            Ok(end)
+        })();
+        result.map_err(io_err(&path))
     }
 }
 

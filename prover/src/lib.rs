@@ -1,8 +1,10 @@
 //! zkinfer-prover: setup, keys, Groth16 proving of model inferences, and the `zkinfer` CLI.
 
+pub mod estimate;
 pub mod groth16;
 pub mod keys;
 pub mod prove;
+pub mod segmented;
 pub mod setup;
 
 pub use keys::ProvingKeyFile;

@@ -23,6 +23,9 @@ pub enum ProveError {
     /// The requested backend is unknown or unavailable (no device or driver): bad input.
     #[error("{0}")]
     Backend(String),
+    /// The proof would not fit the memory it was given: bad input (a setting to change).
+    #[error("{0}")]
+    Memory(String),
     /// Internal: the prover failed although the witness satisfied the circuit.
     #[error("proving failed: {0}")]
     Prover(String),

@@ -17,20 +17,29 @@ pub fn circuit_matrices(circuit: &CircuitFile) -> Result<R1cs, InferenceError> {
     zkinfer_circuits::constraint_matrices(&circuit.graph)
 }
 
-/// Generates a proving and a verifying key for `circuit`.
+/// A Groth16 key for the constraint system `r1cs` (ark-groth16's generator, libsnark's
+/// reduction, which our prover mirrors).
+pub fn setup_r1cs<R: RngCore + CryptoRng>(
+    r1cs: &R1cs,
+    rng: &mut R,
+) -> Result<ark_groth16::ProvingKey<Bn254>, SetupError> {
+    Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        ReplayCircuit {
+            r1cs,
+            assignment: None,
+        },
+        rng,
+    )
+    .map_err(|e| SetupError::Synthesis(e.to_string()))
+}
+
+/// Generates a proving and a verifying key for `circuit` (proven as one circuit).
 pub fn setup<R: RngCore + CryptoRng>(
     circuit: &CircuitFile,
     rng: &mut R,
 ) -> Result<(ProvingKeyFile, VerifyingKeyFile), SetupError> {
     let r1cs = circuit_matrices(circuit).map_err(SetupError::Circuit)?;
-    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
-        ReplayCircuit {
-            r1cs: &r1cs,
-            assignment: None,
-        },
-        rng,
-    )
-    .map_err(|e| SetupError::Synthesis(e.to_string()))?;
+    let pk = setup_r1cs(&r1cs, rng)?;
     let vk = VerifyingKeyFile {
         digest: circuit.digest,
         layout: circuit.graph.public_layout(),

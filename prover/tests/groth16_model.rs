@@ -19,6 +19,8 @@ fn mlp_proof_is_byte_identical_to_ark_groth16() {
         weight_scale: 7,
         bits: 16,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let g = zkinfer_circuits::compile_calibrated(
         &bytes,

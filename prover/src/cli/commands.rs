@@ -8,11 +8,11 @@ use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
 use zkinfer_prover::{ModelProver, ProvingKeyFile};
 use zkinfer_verifier::{ProofFile, VerifyError, VerifyingKeyFile};
 
-fn read(path: &Path) -> Result<Vec<u8>, Exit> {
+pub(super) fn read(path: &Path) -> Result<Vec<u8>, Exit> {
     std::fs::read(path).map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
 }
 
-fn read_text(path: &Path) -> Result<String, Exit> {
+pub(super) fn read_text(path: &Path) -> Result<String, Exit> {
     std::fs::read_to_string(path)
         .map_err(|e| Exit::BadInput(format!("cannot read {}: {e}", path.display())))
 }
@@ -22,7 +22,7 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Exit> {
         .map_err(|e| Exit::BadInput(format!("cannot write {}: {e}", path.display())))
 }
 
-fn verify_err(e: VerifyError) -> Exit {
+pub(super) fn verify_err(e: VerifyError) -> Exit {
     match e {
         VerifyError::Rejected(m) => Exit::Invalid(format!("proof rejected: {m}")),
         VerifyError::BadInput(m) => Exit::BadInput(m),
@@ -89,14 +89,28 @@ pub fn compile(
     out: &Path,
     settings: &Settings,
     policy: &BitsPolicy,
+    max_constraints: Option<usize>,
 ) -> Result<(), Exit> {
     let bytes = read(model)?;
-    let compiled = zkinfer_circuits::compile_calibrated(&bytes, settings, policy)
+    let mut compiled = zkinfer_circuits::compile_calibrated(&bytes, settings, policy)
         .map_err(|e| bad(format!("{}: {e}", model.display())))?;
     let size = zkinfer_circuits::measure(&compiled.graph).map_err(bad)?;
+    let mut notes = Vec::new();
+    if let Some(max) = max_constraints {
+        notes = super::segments::cut(&mut compiled.graph, &size, max);
+    }
     let file = CircuitFile::new(compiled.graph, &bytes);
-    file.write(out).map_err(bad)?;
     print_report(&compiled.layers, &size, &file);
+    for n in &notes {
+        println!("{n}");
+    }
+    if file.graph.is_segmented() {
+        let max = max_constraints.expect("only --max-constraints segments a model");
+        super::segments::print_segments(&file, &size, max).map_err(bad)?;
+    } else {
+        super::segments::print_unsplit(&file, &size);
+    }
+    file.write(out).map_err(bad)?;
     for w in &compiled.warnings {
         eprintln!("warning: {w}");
     }
@@ -173,23 +187,26 @@ fn print_report(
 /// `zkinfer setup`.
 pub fn setup(circuit: &Path, pk_path: &Path, vk_path: &Path) -> Result<(), Exit> {
     let c = CircuitFile::read(circuit).map_err(bad)?;
+    if c.graph.is_segmented() {
+        return super::segments::setup(&c, pk_path, vk_path);
+    }
     let start = Instant::now();
     let (pk, vk) = with_spinner("setup", || {
         zkinfer_prover::setup(&c, &mut rand::rngs::OsRng)
     })
     .map_err(bad)?;
     let took = start.elapsed();
-    let pk_bytes = pk.to_bytes();
+    pk.write(pk_path).map_err(bad)?;
     let vk_bytes = vk.to_bytes();
-    write(pk_path, &pk_bytes)?;
-    write(vk_path, &vk_bytes)?;
+    write_atomic(vk_path, &vk_bytes)?;
     println!(
-        "setup: {:.3} s; proving key {} ({} bytes), verifying key {} ({} bytes)",
+        "setup: {:.3} s; proving key {} ({} bytes), verifying key {} ({} bytes){}",
         took.as_secs_f64(),
         pk_path.display(),
-        pk_bytes.len(),
+        pk.file_size(),
         vk_path.display(),
-        vk_bytes.len()
+        vk_bytes.len(),
+        peak_note()
     );
     Ok(())
 }
@@ -224,6 +241,48 @@ pub fn run(circuit: &Path, input: &Path, trace_out: Option<&Path>) -> Result<(),
     Ok(())
 }
 
+/// "; peak memory X" from the OS's count, where it has one.
+pub fn peak_note() -> String {
+    zkinfer_prover::estimate::peak_rss_bytes()
+        .map(|b| format!("; peak memory {}", zkinfer_prover::estimate::human_bytes(b)))
+        .unwrap_or_default()
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file beside it, renamed into place).
+pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Exit> {
+    zkinfer_prover::keys::write_atomically(path, |w| std::io::Write::write_all(w, bytes.as_ref()))
+        .map_err(bad)
+}
+
+/// `zkinfer prove` for either kind of model: a segmented one proves into a bundle.
+pub fn prove_any(
+    circuit: &Path,
+    pk: &Path,
+    input: &Path,
+    proof: &Path,
+    backend: &str,
+    jobs: usize,
+    max_memory: Option<u64>,
+) -> Result<(), Exit> {
+    check_backend(backend)?;
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    if c.graph.is_segmented() {
+        return super::segments::prove(c, pk, input, proof, backend, jobs, max_memory);
+    }
+    if let Some(max) = max_memory {
+        let r1cs = zkinfer_circuits::constraint_matrices(&c.graph).map_err(bad)?;
+        let need = zkinfer_prover::estimate::CircuitShape::of(&r1cs).prove_peak_bytes();
+        if need > max {
+            return Err(bad(format!(
+                "this model needs an estimated {} to prove, over --max-memory {}; recompile it with --max-constraints to prove it in segments",
+                zkinfer_prover::estimate::human_bytes(need),
+                zkinfer_prover::estimate::human_bytes(max)
+            )));
+        }
+    }
+    prove(circuit, pk, input, proof, backend).map(|_| ())
+}
+
 /// `zkinfer prove`; returns the proof file.
 pub fn prove(
     circuit: &Path,
@@ -241,12 +300,12 @@ pub fn prove(
     let load = start.elapsed();
     let (file, t) =
         with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
-    write(proof, file.to_json())?;
+    write_atomic(proof, file.to_json())?;
     let st = &t.stages;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     println!(
         "prove: {:.3} s (load {:.3} s, inference {:.3} s, witness {:.3} s, groth16 {:.3} s: witness map {:.1} ms, \
-         MSMs A {:.1} / B-G1 {:.1} / B-G2 {:.1} / L {:.1} / H {:.1} ms); proof {} bytes -> {}",
+         MSMs A {:.1} / B-G1 {:.1} / B-G2 {:.1} / L {:.1} / H {:.1} ms); proof {} bytes -> {}{}",
         start.elapsed().as_secs_f64(),
         load.as_secs_f64(),
         t.inference.as_secs_f64(),
@@ -259,7 +318,8 @@ pub fn prove(
         ms(st.msm_l),
         ms(st.msm_h),
         file.proof.len() / 2,
-        proof.display()
+        proof.display(),
+        peak_note()
     );
     Ok(file)
 }
@@ -271,12 +331,35 @@ pub fn check_backend(name: &str) -> Result<(), Exit> {
         .map_err(bad)
 }
 
+/// Whether the `.vk` at `path` is a segmented model's (a bundle of segment keys).
+fn is_segmented_vk(path: &Path) -> Result<bool, Exit> {
+    Ok(zkinfer_verifier::bundle_vk::is_segmented_vk(&read(path)?))
+}
+
+/// Reads a proof.json, naming the mistake when it is a segmented model's bundle.
+fn read_proof_file(path: &Path) -> Result<ProofFile, Exit> {
+    let text = read_text(path)?;
+    if zkinfer_verifier::bundle::is_bundle_json(&text) {
+        return Err(Exit::BadInput(format!(
+            "{} is the proof bundle of a segmented model; pass that model's .vk (a segment key bundle)",
+            path.display()
+        )));
+    }
+    ProofFile::from_json(&text).map_err(|e| match e {
+        VerifyError::BadInput(m) => Exit::BadInput(format!("{}: {m}", path.display())),
+        e => verify_err(e),
+    })
+}
+
 /// `zkinfer verify`.
 pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit> {
+    if is_segmented_vk(vk_path)? {
+        return super::segments::verify(vk_path, proofs);
+    }
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
     let files: Vec<ProofFile> = proofs
         .iter()
-        .map(|p| ProofFile::read(p).map_err(verify_err))
+        .map(|p| read_proof_file(p))
         .collect::<Result<_, _>>()?;
     let start = Instant::now();
     if let [one] = files.as_slice() {
@@ -310,6 +393,20 @@ pub fn verify(vk_path: &Path, proofs: &[std::path::PathBuf]) -> Result<(), Exit>
 
 /// `zkinfer export-verifier`.
 pub fn export_verifier(vk_path: &Path, out: &Path) -> Result<(), Exit> {
+    if is_segmented_vk(vk_path)? {
+        let vk = zkinfer_verifier::bundle_vk::SegmentedVerifyingKeyFile::read(vk_path)
+            .map_err(verify_err)?;
+        write_atomic(
+            out,
+            zkinfer_verifier::solidity_bundle::export_solidity_bundle(&vk),
+        )?;
+        println!(
+            "wrote {} (verifies the whole bundle: {} segments)",
+            out.display(),
+            vk.segments.len()
+        );
+        return Ok(());
+    }
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
     write(out, zkinfer_verifier::export_solidity(&vk))?;
     println!("wrote {}", out.display());
@@ -318,8 +415,11 @@ pub fn export_verifier(vk_path: &Path, out: &Path) -> Result<(), Exit> {
 
 /// `zkinfer calldata`.
 pub fn calldata(proof: &Path, vk_path: &Path) -> Result<(), Exit> {
+    if is_segmented_vk(vk_path)? {
+        return super::segments::calldata(proof, vk_path);
+    }
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
-    let p = ProofFile::read(proof).map_err(verify_err)?;
+    let p = read_proof_file(proof)?;
     let v = zkinfer_verifier::calldata(&vk, &p).map_err(verify_err)?;
     println!("{}", serde_json::to_string(&v).expect("json"));
     Ok(())
@@ -332,8 +432,13 @@ pub fn export(format: &str, vk_path: &Path, proof: &Path, out: &Path) -> Result<
             "unknown export format '{format}' (supported: snarkjs)"
         )));
     }
+    if is_segmented_vk(vk_path)? {
+        return Err(Exit::BadInput(
+            "the snarkjs export covers single-circuit models; a segmented model's bundle is verified by `zkinfer verify` or its exported Solidity contract".into(),
+        ));
+    }
     let vk = VerifyingKeyFile::read(vk_path).map_err(verify_err)?;
-    let p = ProofFile::read(proof).map_err(verify_err)?;
+    let p = read_proof_file(proof)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Exit::BadInput(format!("cannot create {}: {e}", out.display())))?;
     zkinfer_verifier::export_snarkjs(&vk, &p, out).map_err(verify_err)?;

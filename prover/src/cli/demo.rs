@@ -34,9 +34,11 @@ pub fn run(backend: &str) -> Result<(), Exit> {
         weight_scale: 7,
         bits: 16,
         input_bits: 9,
+        input_visibility: Default::default(),
+        output_visibility: Default::default(),
     };
     let policy = commands::policy(None, Some(9), None, 1.25)?;
-    commands::compile(&p("model.onnx"), &p("model.zkc"), &settings, &policy)?;
+    commands::compile(&p("model.onnx"), &p("model.zkc"), &settings, &policy, None)?;
     done(t);
 
     let t = step("setup");

@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod progress;
+mod segments;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -71,6 +72,17 @@ enum Command {
         /// Headroom over the calibrated range (1.25 = 25%).
         #[arg(long, default_value_t = 1.25)]
         margin: f64,
+        /// Cut the model into consecutive segments of at most N constraints each, every segment
+        /// its own circuit and key, chained by Poseidon hashes of the tensors between them.
+        #[arg(long)]
+        max_constraints: Option<usize>,
+        /// public: the input's packed values are public inputs; hashed: one public input, their
+        /// Poseidon hash (for large inputs). proof.json carries the values either way.
+        #[arg(long, default_value = "public")]
+        input_visibility: String,
+        /// public or hashed, as --input-visibility, for the output.
+        #[arg(long, default_value = "public")]
+        output_visibility: String,
     },
     /// Generate a proving and a verifying key (local development setup).
     Setup {
@@ -104,6 +116,13 @@ enum Command {
         /// MSM/NTT backend: cpu, cuda or auto (env ZKINFER_BACKEND).
         #[arg(long, env = "ZKINFER_BACKEND", default_value = "cpu")]
         backend: String,
+        /// Segments proven at once (a segmented model).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Memory the proofs running at once may take, by their estimates (e.g. 8G, 1.5GiB);
+        /// a segment or model whose estimate alone exceeds it is refused before any work.
+        #[arg(long)]
+        max_memory: Option<String>,
     },
     /// Verify one proof, or several at once (batch verification names any bad one).
     Verify {
@@ -164,16 +183,27 @@ pub fn run(args: Vec<OsString>) -> i32 {
             input_bits,
             calibrate,
             margin,
-        } => {
+            max_constraints,
+            input_visibility,
+            output_visibility,
+        } => (|| {
+            let vis = |s: &str, flag: &str| {
+                zkinfer_circuits::Visibility::parse(s).map_err(|e| bad(format!("--{flag}: {e}")))
+            };
             let s = zkinfer_circuits::Settings {
                 scale,
                 weight_scale: weight_scale.unwrap_or(scale),
                 bits: bits.unwrap_or(16),
                 input_bits: input_bits.or(bits).unwrap_or(16),
+                input_visibility: vis(&input_visibility, "input-visibility")?,
+                output_visibility: vis(&output_visibility, "output-visibility")?,
             };
-            commands::policy(bits, input_bits, calibrate.as_deref(), margin)
-                .and_then(|policy| commands::compile(&model, &out, &s, &policy))
-        }
+            if max_constraints == Some(0) {
+                return Err(bad("--max-constraints must be at least 1"));
+            }
+            let policy = commands::policy(bits, input_bits, calibrate.as_deref(), margin)?;
+            commands::compile(&model, &out, &s, &policy, max_constraints)
+        })(),
         Command::Setup { circuit, pk, vk } => commands::setup(&circuit, &pk, &vk),
         Command::Run {
             circuit,
@@ -186,7 +216,20 @@ pub fn run(args: Vec<OsString>) -> i32 {
             input,
             proof,
             backend,
-        } => commands::prove(&circuit, &pk, &input, &proof, &backend).map(|_| ()),
+            jobs,
+            max_memory,
+        } => (|| {
+            if jobs == 0 {
+                return Err(bad("--jobs must be at least 1"));
+            }
+            let max_memory = max_memory
+                .map(|m| {
+                    zkinfer_prover::estimate::parse_bytes(&m)
+                        .map_err(|e| bad(format!("--max-memory: {e}")))
+                })
+                .transpose()?;
+            commands::prove_any(&circuit, &pk, &input, &proof, &backend, jobs, max_memory)
+        })(),
         Command::Verify { vk, proof } => commands::verify(&vk, &proof),
         Command::ExportVerifier { vk, out } => commands::export_verifier(&vk, &out),
         Command::Calldata { proof, vk } => commands::calldata(&proof, &vk),

@@ -110,10 +110,16 @@ impl<B: Backend> Prover<B> {
         let b_g1_0 = split_first(&mut b_g1_query, "b_g1_query")?;
         let b_g2_0 = split_first(&mut b_g2_query, "b_g2_query")?;
         let h_len = h_query.len();
+        let (num_instance, num_witness, num_constraints) = (
+            shape.num_instance,
+            shape.num_witness,
+            shape.num_constraints(),
+        );
+        // Moved, not copied: the matrices are among a proof's largest buffers.
         let matrices = [
-            backend.prepare_matrix(&shape.a)?,
-            backend.prepare_matrix(&shape.b)?,
-            backend.prepare_matrix(&shape.c)?,
+            backend.prepare_matrix_owned(shape.a)?,
+            backend.prepare_matrix_owned(shape.b)?,
+            backend.prepare_matrix_owned(shape.c)?,
         ];
         Ok(Prover {
             a_query: backend.prepare_g1(a_query)?,
@@ -130,9 +136,9 @@ impl<B: Backend> Prover<B> {
             b_g2_0,
             h_len,
             matrices,
-            num_instance: shape.num_instance,
-            num_witness: shape.num_witness,
-            num_constraints: shape.num_constraints(),
+            num_instance,
+            num_witness,
+            num_constraints,
         })
     }
 

@@ -1,0 +1,291 @@
+//! Setup and proving of a segmented model: one key per segment in a bundle, and one proof per
+//! segment, proven concurrently within a memory budget, assembled into a proof bundle whose
+//! boundary hashes chain the segments together (DESIGN.md, "Scale: segments").
+
+use crate::estimate::CircuitShape;
+use crate::groth16::Prover;
+use crate::keys::{
+    to_verifier_proof, to_verifier_vk, KeyFileError, ProvingKeyBundle, ProvingKeyBundleWriter,
+    ProvingKeyFile,
+};
+use crate::prove::{r1cs_shape, ProveError};
+use crate::setup::{setup_r1cs, SetupError};
+use ark_bn254::Fr;
+use ark_std::UniformRand;
+use std::path::Path;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+use zkinfer_circuits::{CircuitFile, Trace};
+use zkinfer_verifier::bundle::{ProofBundle, SegmentProof};
+use zkinfer_verifier::bundle_vk::{SegmentKey, SegmentedVerifyingKeyFile};
+use zkinfer_verifier::TensorData;
+
+/// What setup did for one segment.
+#[derive(Clone, Debug)]
+pub struct SegmentSetup {
+    pub shape: CircuitShape,
+    pub key_bytes: u64,
+    pub took: Duration,
+}
+
+/// Why segmented setup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentSetupError {
+    #[error("segment {segment}: {error}")]
+    Setup { segment: usize, error: SetupError },
+    #[error("{0}")]
+    Key(#[from] KeyFileError),
+}
+
+/// Sets up every segment of `circuit` in turn (one segment's matrices and key in memory at a
+/// time), streams the keys into the bundle at `pk_path` (atomically: it appears only when
+/// complete) and returns the verifying keys. `progress(k, n, &info)` follows each segment.
+pub fn setup_segments<R: rand::RngCore + rand::CryptoRng>(
+    circuit: &CircuitFile,
+    pk_path: &Path,
+    rng: &mut R,
+    mut progress: impl FnMut(usize, usize, &SegmentSetup),
+) -> Result<SegmentedVerifyingKeyFile, SegmentSetupError> {
+    let g = &circuit.graph;
+    let n = g.segments.len();
+    let mut writer = ProvingKeyBundleWriter::create(pk_path, circuit.digest, n)?;
+    let mut keys = Vec::with_capacity(n);
+    for k in 0..n {
+        let start = Instant::now();
+        let fail = |error| SegmentSetupError::Setup { segment: k, error };
+        let r1cs = g
+            .segment_view(k)
+            .constraint_matrices()
+            .map_err(|e| fail(SetupError::Circuit(e)))?;
+        let shape = CircuitShape::of(&r1cs);
+        let pk = setup_r1cs(&r1cs, rng).map_err(fail)?;
+        drop(r1cs);
+        let digest = g.segment_digest(&circuit.digest, k);
+        keys.push(SegmentKey {
+            digest,
+            vk: to_verifier_vk(&pk.vk),
+        });
+        let file = ProvingKeyFile { digest, pk };
+        writer.append(&file, shape)?;
+        progress(
+            k,
+            n,
+            &SegmentSetup {
+                shape,
+                key_bytes: file.file_size(),
+                took: start.elapsed(),
+            },
+        );
+    }
+    writer.finish()?;
+    Ok(SegmentedVerifyingKeyFile {
+        digest: circuit.digest,
+        layout: g.public_layout(),
+        segments: keys,
+    })
+}
+
+/// What proving one segment took.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentTimings {
+    /// Reading its key and building and preparing its matrices.
+    pub load: Duration,
+    /// Its witness.
+    pub witness: Duration,
+    /// Groth16.
+    pub prove: Duration,
+    /// The estimated peak memory it was scheduled with.
+    pub estimated_peak: u64,
+}
+
+/// How to run the segment proofs.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// Segments proven at once, at most.
+    pub jobs: usize,
+    /// The estimated peak memory of the segments proving at once may not exceed this (one
+    /// segment always runs, but one whose estimate alone exceeds it is refused up front).
+    pub max_memory: Option<u64>,
+    /// "cpu", "cuda" or "auto".
+    pub backend: String,
+}
+
+/// Proves every segment of `circuit` on the float `input` with the keys of `bundle` and
+/// assembles the proof bundle. Inference runs once; each segment then reads its key, builds its
+/// matrices, proves and drops them, so memory follows the segments running at once.
+pub fn prove_segments(
+    circuit: &CircuitFile,
+    bundle: &ProvingKeyBundle,
+    input: &[f64],
+    schedule: &Schedule,
+) -> Result<(ProofBundle, Vec<SegmentTimings>), ProveError> {
+    let g = &circuit.graph;
+    let n = g.segments.len();
+    if bundle.digest != circuit.digest {
+        return Err(ProveError::KeyMismatch {
+            key: hex::encode(bundle.digest),
+            circuit: hex::encode(circuit.digest),
+        });
+    }
+    if bundle.segments.len() != n {
+        return Err(ProveError::Backend(format!(
+            "the key bundle has {} segments, the circuit {n}; run setup for this circuit",
+            bundle.segments.len()
+        )));
+    }
+    let estimates: Vec<u64> = bundle
+        .segments
+        .iter()
+        .map(|e| e.shape.prove_peak_bytes())
+        .collect();
+    if let Some(max) = schedule.max_memory {
+        if let Some((k, &e)) = estimates.iter().enumerate().find(|(_, &e)| e > max) {
+            return Err(ProveError::Memory(format!(
+                "segment {k} needs an estimated {} to prove, over --max-memory {}; recompile with a smaller --max-constraints",
+                crate::estimate::human_bytes(e),
+                crate::estimate::human_bytes(max)
+            )));
+        }
+    }
+    zkinfer_gpu::backend_from_name(&schedule.backend)
+        .map_err(|e| ProveError::Backend(e.to_string()))?;
+
+    let input_q = zkinfer_circuits::quantize_input(g, input)?;
+    let trace = zkinfer_circuits::infer(g, &input_q)?;
+    // The boundary hashes, computed once natively: segment k's output hash is segment k+1's
+    // input hash (the same tensors).
+    let mut hashes: Vec<Fr> = Vec::with_capacity(n.saturating_sub(1));
+    for k in 0..n.saturating_sub(1) {
+        hashes.push(g.segment_view(k).output_hash(&trace)?);
+    }
+
+    let results: Vec<Mutex<Option<Result<(SegmentProof, SegmentTimings), ProveError>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    // (next segment to start, estimated memory of the running ones, running count)
+    let state = Mutex::new((0usize, 0u64, 0usize));
+    let freed = Condvar::new();
+    let jobs = schedule.jobs.clamp(1, n.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = {
+                    let mut st = state.lock().expect("no job panics holding the lock");
+                    loop {
+                        let (next, used, running) = *st;
+                        if next >= n {
+                            return;
+                        }
+                        let fits = schedule
+                            .max_memory
+                            .is_none_or(|max| used + estimates[next] <= max);
+                        if running == 0 || fits {
+                            *st = (next + 1, used + estimates[next], running + 1);
+                            break next;
+                        }
+                        st = freed.wait(st).expect("no job panics holding the lock");
+                    }
+                };
+                let r = prove_one(circuit, bundle, &trace, &hashes, k, &schedule.backend).map(
+                    |(p, mut t)| {
+                        t.estimated_peak = estimates[k];
+                        (p, t)
+                    },
+                );
+                let failed = r.is_err();
+                *results[k].lock().expect("unpoisoned") = Some(r);
+                let mut st = state.lock().expect("no job panics holding the lock");
+                st.1 -= estimates[k];
+                st.2 -= 1;
+                if failed {
+                    // Start nothing more: the bundle cannot be completed.
+                    st.0 = n;
+                }
+                freed.notify_all();
+            });
+        }
+    });
+
+    let mut proofs = Vec::with_capacity(n);
+    let mut timings = Vec::with_capacity(n);
+    for (k, r) in results.into_iter().enumerate() {
+        match r.into_inner().expect("unpoisoned") {
+            Some(Ok((p, t))) => {
+                proofs.push(p);
+                timings.push(t);
+            }
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(ProveError::Prover(format!(
+                    "segment {k} was not proven because an earlier segment failed"
+                )))
+            }
+        }
+    }
+    let inp = g.input_info();
+    let out = g.output_info();
+    let bundle = ProofBundle::new(
+        circuit.digest,
+        TensorData {
+            shape: inp.shape.clone(),
+            scale: inp.scale,
+            quantized: input_q,
+        },
+        out.shape.clone(),
+        out.scale,
+        trace.output(g).to_vec(),
+        proofs,
+    );
+    Ok((bundle, timings))
+}
+
+/// Proves segment `k`: reads its key, builds its matrices, synthesises its witness from the
+/// model's trace and proves.
+fn prove_one(
+    circuit: &CircuitFile,
+    bundle: &ProvingKeyBundle,
+    trace: &Trace,
+    hashes: &[Fr],
+    k: usize,
+    backend: &str,
+) -> Result<(SegmentProof, SegmentTimings), ProveError> {
+    let g = &circuit.graph;
+    let n = g.segments.len();
+    let view = g.segment_view(k);
+    let digest = g.segment_digest(&circuit.digest, k);
+    let mut t = SegmentTimings::default();
+    let start = Instant::now();
+    // The matrices first: while they grow, the key is not yet in memory.
+    let shape = r1cs_shape(view.constraint_matrices()?);
+    let key = bundle
+        .read_segment(k)
+        .map_err(|e| ProveError::Backend(e.to_string()))?;
+    if key.digest != digest {
+        return Err(ProveError::KeyMismatch {
+            key: hex::encode(key.digest),
+            circuit: hex::encode(digest),
+        });
+    }
+    let backend =
+        zkinfer_gpu::backend_from_name(backend).map_err(|e| ProveError::Backend(e.to_string()))?;
+    let prover =
+        Prover::new(backend, key.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
+    t.load = start.elapsed();
+
+    let start = Instant::now();
+    let synthesis = view.synthesize(trace, false)?;
+    t.witness = start.elapsed();
+
+    let start = Instant::now();
+    let mut rng = rand::rngs::OsRng;
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let proof = prover
+        .prove(&synthesis.assignment, r, s)
+        .map_err(|e| ProveError::Prover(e.to_string()))?;
+    t.prove = start.elapsed();
+    let input_hash = (k > 0).then(|| hashes[k - 1]);
+    let output_hash = (k + 1 < n).then(|| hashes[k]);
+    Ok((
+        SegmentProof::new(digest, input_hash, output_hash, &to_verifier_proof(&proof)),
+        t,
+    ))
+}
