@@ -18,9 +18,10 @@ use ark_bn254::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::verify_batch_raw;
-use crate::bundle_vk::{write_atomic, SegmentedVerifyingKeyFile};
+use crate::bundle_vk::SegmentedVerifyingKeyFile;
 use crate::error::VerifyError;
 use crate::field::{fr_to_decimal, parse_fr};
+use crate::files::{read_text, write_atomic};
 use crate::keys::Proof;
 use crate::layout::public_part;
 use crate::proof_file::{scale_factor, OutputData, TensorData};
@@ -221,9 +222,7 @@ impl ProofBundle {
 
     /// Reads and parses a bundle (I/O errors are [`VerifyError::BadInput`] naming the path).
     pub fn read(path: &Path) -> Result<Self, VerifyError> {
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| VerifyError::bad(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&s)
+        Self::from_json(&read_text(path)?)
     }
 
     /// Writes [`ProofBundle::to_json`] to `path` atomically (a temporary file in the same

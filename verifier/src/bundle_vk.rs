@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use crate::error::VerifyError;
+use crate::files::{read_bytes, write_atomic};
 use crate::keys::VerifyingKey;
 use crate::layout::{public_part_len, PublicLayout};
 use crate::vk_file::{read_header, read_layout, read_u32, take, write_layout};
@@ -64,31 +65,6 @@ pub struct SegmentedVerifyingKeyFile {
 /// Whether `bytes` starts like a segmented `.vk` (magic `b"ZKVB"`) rather than a single-key one.
 pub fn is_segmented_vk(bytes: &[u8]) -> bool {
     bytes.starts_with(&BUNDLE_VK_MAGIC)
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so that a
-/// reader never sees a half-written file. I/O errors are [`VerifyError::BadInput`] naming `path`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VerifyError> {
-    let err = |e: std::io::Error| VerifyError::bad(format!("cannot write {}: {e}", path.display()));
-    let name = path.file_name().ok_or_else(|| {
-        VerifyError::bad(format!("cannot write {}: not a file name", path.display()))
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    Ok(())
 }
 
 impl SegmentedVerifyingKeyFile {
@@ -230,9 +206,7 @@ impl SegmentedVerifyingKeyFile {
     /// Reads and parses a segmented `.vk` file (I/O errors are [`VerifyError::BadInput`] naming
     /// the path).
     pub fn read(path: &Path) -> Result<Self, VerifyError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| VerifyError::bad(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&read_bytes(path)?)
     }
 
     /// Writes the file after checking it, atomically (a temporary file in the same directory,

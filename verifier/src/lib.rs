@@ -23,6 +23,7 @@ pub mod bundle_vk;
 pub mod calldata;
 pub mod error;
 pub mod field;
+pub mod files;
 pub mod keys;
 pub mod layout;
 pub mod poseidon;

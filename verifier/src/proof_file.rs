@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::VerifyError;
+use crate::files::{read_text, write_atomic};
 use crate::keys::Proof;
 
 /// The proof.json format version this crate reads and writes.
@@ -115,15 +116,12 @@ impl ProofFile {
 
     /// Reads and parses proof.json (I/O errors are [`VerifyError::BadInput`] naming the path).
     pub fn read(path: &Path) -> Result<Self, VerifyError> {
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| VerifyError::bad(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&s)
+        Self::from_json(&read_text(path)?)
     }
 
-    /// Writes [`ProofFile::to_json`] to `path`.
+    /// Writes [`ProofFile::to_json`] to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), VerifyError> {
-        std::fs::write(path, self.to_json())
-            .map_err(|e| VerifyError::bad(format!("cannot write {}: {e}", path.display())))
+        write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Decodes the proof: hex, exactly 128 bytes, points on the curve and in the subgroup.

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::VerifyError;
+use crate::files::{read_bytes, write_atomic};
 use crate::keys::VerifyingKey;
 use crate::layout::PublicLayout;
 
@@ -159,16 +160,13 @@ impl VerifyingKeyFile {
 
     /// Reads and parses a `.vk` file (I/O errors are [`VerifyError::BadInput`] naming the path).
     pub fn read(path: &Path) -> Result<Self, VerifyError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| VerifyError::bad(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&read_bytes(path)?)
     }
 
     /// Writes the file after checking it, so a `.vk` this crate writes always loads back.
     pub fn write(&self, path: &Path) -> Result<(), VerifyError> {
         self.check()?;
-        std::fs::write(path, self.to_bytes())
-            .map_err(|e| VerifyError::bad(format!("cannot write {}: {e}", path.display())))
+        write_atomic(path, &self.to_bytes())
     }
 
     /// The digest as 64 lowercase hex characters, as proof.json spells it.
