@@ -159,8 +159,7 @@ pub fn prove_segments(
         hashes.push(g.segment_view(k).output_hash(&trace)?);
     }
 
-    let results: Vec<Mutex<Option<Result<(SegmentProof, SegmentTimings), ProveError>>>> =
-        (0..n).map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<SegmentResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
     // (next segment to start, estimated memory of the running ones, running count)
     let state = Mutex::new((0usize, 0u64, 0usize));
     let freed = Condvar::new();
@@ -238,6 +237,9 @@ pub fn prove_segments(
     Ok((bundle, timings))
 }
 
+/// One segment's proof and timings, or why it failed.
+type SegmentResult = Result<(SegmentProof, SegmentTimings), ProveError>;
+
 /// Proves segment `k`: reads its key, builds its matrices, synthesises its witness from the
 /// model's trace and proves.
 fn prove_one(
@@ -247,7 +249,7 @@ fn prove_one(
     hashes: &[Fr],
     k: usize,
     backend: &str,
-) -> Result<(SegmentProof, SegmentTimings), ProveError> {
+) -> SegmentResult {
     let g = &circuit.graph;
     let n = g.segments.len();
     let view = g.segment_view(k);
