@@ -199,9 +199,9 @@ impl Graph {
         );
         // lower (upper = 0, k = 0): ones where allowed; strictly upper (upper = 1, k = 1):
         // ones where masked.
-        let lower = way % 2 == 0;
+        let lower = way.is_multiple_of(2);
         let tri = if lower {
-            if way % 4 == 0 {
+            if way.is_multiple_of(4) {
                 self.hidden("Trilu", &[&ones], vec![attr_int("upper", 0)])
             } else {
                 let k = self.int_dims(vec![], vec![0]);
@@ -312,13 +312,13 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         3 => g.push("Identity", &[&x], shape, vec![]),
         4 => {
             // Add of a constant: per channel (a bias fold candidate) or a scalar.
-            let dims = if s.a % 2 == 0 {
+            let dims = if s.a.is_multiple_of(2) {
                 per_channel(rank)
             } else {
                 vec![1]
             };
             let c = g.float(dims, &mut rng, -1.0, 1.0);
-            let ins = if s.b % 2 == 0 {
+            let ins = if s.b.is_multiple_of(2) {
                 [x.as_str(), c.as_str()]
             } else {
                 [c.as_str(), x.as_str()]
@@ -335,12 +335,12 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             );
         }
         7 => {
-            let lo = if s.a % 3 == 0 {
+            let lo = if s.a.is_multiple_of(3) {
                 String::new()
             } else {
                 g.float(vec![], &mut rng, -1.5, -0.1)
             };
-            let hi = if s.b % 3 == 0 {
+            let hi = if s.b.is_multiple_of(3) {
                 String::new()
             } else {
                 g.float(vec![], &mut rng, 0.1, 1.5)
@@ -354,7 +354,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         9 => g.push("Sigmoid", &[&x], shape, vec![]),
         10 => g.push("Tanh", &[&x], shape, vec![]),
         11 => {
-            let dims = if s.a % 2 == 0 {
+            let dims = if s.a.is_multiple_of(2) {
                 per_channel(rank)
             } else {
                 vec![1]
@@ -376,7 +376,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         }
         13 => {
             let n: usize = shape.iter().product();
-            if s.a % 2 == 0 {
+            if s.a.is_multiple_of(2) {
                 g.push("Flatten", &[&x], vec![shape[0], n / shape[0]], vec![]);
             } else {
                 let target = g.int(vec![shape[0] as i64, -1]);
@@ -389,12 +389,12 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             }
         }
         14 if spatial_ok => {
-            let k = if s.a % 2 == 0 && shape[2] >= 3 && shape[3] >= 3 {
+            let k = if s.a.is_multiple_of(2) && shape[2] >= 3 && shape[3] >= 3 {
                 3
             } else {
                 1
             };
-            let pad = usize::from(k == 3 && s.b % 2 == 0);
+            let pad = usize::from(k == 3 && s.b.is_multiple_of(2));
             let c_out = 1 + s.b as usize % 3;
             let w = g.float(vec![c_out, shape[1], k, k], &mut rng, -0.5, 0.5);
             let (h, wd) = (shape[2] + 2 * pad - k + 1, shape[3] + 2 * pad - k + 1);
@@ -503,7 +503,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                     // x · yᵀ, yᵀ sometimes sliced to one batch element (broadcast batch axis)
                     let (mut yt, mut yshape) = g.swap_last(&y, &shape, expose);
                     if let Some(ax) = (0..rank - 2).find(|&i| shape[i] > 1) {
-                        if s.b % 2 == 0 {
+                        if s.b.is_multiple_of(2) {
                             let j = (s.b as usize / 2) % shape[ax];
                             let (st, en, axes) = (
                                 g.int(vec![j as i64]),
@@ -530,11 +530,12 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                             if ush.len() == 1 {
                                 g.push("MatMul", &[&x, &u], shape[..rank - 1].to_vec(), vec![]);
                             } else {
-                                let (u, ush) = if ush[0] == n && (ush[1] != n || s.b % 2 == 0) {
-                                    (u, ush)
-                                } else {
-                                    g.swap_last(&u, &ush, expose)
-                                };
+                                let (u, ush) =
+                                    if ush[0] == n && (ush[1] != n || s.b.is_multiple_of(2)) {
+                                        (u, ush)
+                                    } else {
+                                        g.swap_last(&u, &ush, expose)
+                                    };
                                 let mut out = shape.clone();
                                 out[rank - 1] = ush[1];
                                 g.push("MatMul", &[&x, &u], out, vec![]);
@@ -558,7 +559,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                 1 => vec![attr_int("axis", -1)],
                 _ => vec![attr_int("axis", rank as i64 - 1)],
             };
-            let input = if shape[rank - 2] == n && s.b % 4 != 0 {
+            let input = if shape[rank - 2] == n && !s.b.is_multiple_of(4) {
                 let keep_true = s.b % 8 < 4;
                 let cond = g.causal_cond(n, s.b / 8, keep_true);
                 let fill = [f32::NEG_INFINITY, -1e9, f32::MIN, -1e4, -30.0][(s.a / 3) as usize % 5];
@@ -579,7 +580,11 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         26 => {
             // Where with a constant condition (given, or computed from constants).
             let n = shape[rank - 1];
-            let cdims = if s.a % 2 == 0 { shape.clone() } else { vec![n] };
+            let cdims = if s.a.is_multiple_of(2) {
+                shape.clone()
+            } else {
+                vec![n]
+            };
             let len: usize = cdims.iter().product();
             let cond = if s.b % 6 >= 3 {
                 let c = g.float(cdims, &mut rng, -1.0, 1.0);
@@ -626,7 +631,11 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                         &sshape,
                         vec![],
                     );
-                    let ins = if s.b % 2 == 0 { [&x, &sl] } else { [&sl, &x] };
+                    let ins = if s.b.is_multiple_of(2) {
+                        [&x, &sl]
+                    } else {
+                        [&sl, &x]
+                    };
                     g.push("Mul", &[ins[0], ins[1]], shape, vec![]);
                 }
             }
@@ -640,7 +649,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             } else {
                 (0.25, 1.5)
             };
-            if s.a % 2 == 0 {
+            if s.a.is_multiple_of(2) {
                 let two = rank >= 3 && s.a % 8 == 6;
                 let gdims = if two {
                     shape[rank - 2..].to_vec()
@@ -694,7 +703,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             let n = shape[rank - 1];
             let ex = s.b % 16 == 15;
             let eps = [1e-6f32, 1e-5, 1e-2][s.b as usize % 3];
-            let sq = if s.a % 2 == 0 {
+            let sq = if s.a.is_multiple_of(2) {
                 let two = g.float_of(vec![], vec![2.0]);
                 g.hidden("Pow", &[&x, &two], vec![])
             } else {
@@ -708,7 +717,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                 vec![attr_ints("axes", &[-1]), attr_int("keepdims", 1)],
             );
             let e = g.float_of(vec![], vec![eps]);
-            let ve = if s.b % 2 == 0 {
+            let ve = if s.b.is_multiple_of(2) {
                 g.hidden("Add", &[&ms, &e], vec![])
             } else {
                 g.hidden("Add", &[&e, &ms], vec![])
@@ -753,7 +762,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             // GELU as exported: erf form (Div √2 or Mul 1/√2) or tanh form, 0.5 anywhere.
             let ex = s.b % 16 == 15;
             let f = if s.a % 3 != 2 {
-                let u = if s.a % 3 == 0 {
+                let u = if s.a.is_multiple_of(3) {
                     let c = g.float_of(vec![], vec![std::f32::consts::SQRT_2]);
                     g.hidden("Div", &[&x, &c], vec![])
                 } else {
@@ -762,7 +771,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                 };
                 g.step(ex, "Erf", &[&u], &shape, vec![])
             } else {
-                let cube = if s.b % 2 == 0 {
+                let cube = if s.b.is_multiple_of(2) {
                     let three = g.float_of(vec![], vec![3.0]);
                     g.hidden("Pow", &[&x, &three], vec![])
                 } else {
@@ -799,7 +808,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         31 => {
             // SiLU as exported: Sigmoid → Mul x (either order).
             let sig = g.step(s.b % 8 == 7, "Sigmoid", &[&x], &shape, vec![]);
-            if s.a % 2 == 0 {
+            if s.a.is_multiple_of(2) {
                 g.push("Mul", &[&x, &sig], shape, vec![]);
             } else {
                 g.push("Mul", &[&sig, &x], shape, vec![]);
@@ -822,7 +831,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             } else {
                 start as i64
             };
-            let en = if end == dim && s.b % 5 == 0 {
+            let en = if end == dim && s.b.is_multiple_of(5) {
                 i64::MAX
             } else if s.b % 7 == 3 {
                 end as i64 - dim as i64
@@ -841,7 +850,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                     axis as i64
                 };
                 let ax = g.int(vec![ax]);
-                if step == 1 && s.b % 2 == 0 {
+                if step == 1 && s.b.is_multiple_of(2) {
                     g.push("Slice", &[&x, &st, &en, &ax], out, vec![]);
                 } else {
                     let sp = g.int(vec![step as i64]);
@@ -854,15 +863,15 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
             let axis = s.a as usize % rank;
             let dim = shape[axis];
             if dim >= 2 {
-                let sizes: Vec<usize> = if s.b % 2 == 0 && dim % 2 == 0 {
+                let sizes: Vec<usize> = if s.b.is_multiple_of(2) && dim % 2 == 0 {
                     vec![dim / 2; 2]
-                } else if s.b % 2 == 0 && dim % 3 == 0 {
+                } else if s.b.is_multiple_of(2) && dim % 3 == 0 {
                     vec![dim / 3; 3]
                 } else {
                     let k = 1 + s.b as usize % (dim - 1);
                     vec![k, dim - k]
                 };
-                let equal = sizes.iter().all(|&k| k == sizes[0]) && s.b % 4 == 0;
+                let equal = sizes.iter().all(|&k| k == sizes[0]) && s.b.is_multiple_of(4);
                 let ax = if s.a % 2 == 1 {
                     axis as i64 - rank as i64
                 } else {
@@ -934,7 +943,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
                     i
                 }
             };
-            if s.b % 3 == 0 && rank >= 2 {
+            if s.b.is_multiple_of(3) && rank >= 2 {
                 let i = g.int_dims(vec![], vec![idx(&mut rng)]);
                 let mut out = shape.clone();
                 out.remove(axis);
@@ -951,7 +960,7 @@ fn add_op(g: &mut Graph, s: &OpSpec) {
         36 => g.push("Neg", &[&x], shape, vec![]),
         37 => {
             // Div by a constant: a scalar or per channel, away from 0, either sign.
-            let dims = if s.a % 2 == 0 {
+            let dims = if s.a.is_multiple_of(2) {
                 per_channel(rank)
             } else {
                 vec![1]

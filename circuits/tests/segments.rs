@@ -81,9 +81,9 @@ fn plan_cuts_within_the_limit_and_prefers_narrow_boundaries() {
             "a boundary is one set of tensors"
         );
     }
-    for k in 0..segs.len() {
+    for (k, seg) in segs.iter().enumerate() {
         let c = g.segment_view(k).measure().unwrap().constraints;
-        let single = segs[k].end - segs[k].start == 1;
+        let single = seg.end - seg.start == 1;
         assert!(c <= total / 3 || single, "segment {k}: {c} constraints");
     }
 }

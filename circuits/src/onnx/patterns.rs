@@ -720,8 +720,8 @@ mod tests {
     #[test]
     fn gelu_forms_become_one_node() {
         let c0 = consts(&[
-            ("sqrt2", vec![1.414_213_5]),
-            ("inv_sqrt2", vec![0.707_106_77]),
+            ("sqrt2", vec![std::f32::consts::SQRT_2]),
+            ("inv_sqrt2", vec![std::f32::consts::FRAC_1_SQRT_2]),
             ("one", vec![1.0]),
             ("half", vec![0.5]),
             ("three", vec![3.0]),
