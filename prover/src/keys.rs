@@ -2,7 +2,9 @@
 //! conversions to the verifier's key and proof types.
 //!
 //! `.pk` layout: `b"ZKPK"` | format version (u32 LE) | circuit digest (32 bytes) |
-//! SHA-256 of the body (32 bytes) | body = arkworks *uncompressed* `ProvingKey<Bn254>`.
+//! SHA-256 of the body (32 bytes) | [version 2 only: the QAP reduction (u32 LE, 1 = snarkjs's)]
+//! | body = arkworks *uncompressed* `ProvingKey<Bn254>`. Version 1 (keys from `zkinfer setup`)
+//! is libsnark's reduction; version 2 names another (keys imported from a snarkjs `.zkey`).
 //!
 //! Departure from DESIGN.md (which says compressed): a proving key is read on every `prove`,
 //! and decompressing plus subgroup-checking its points costs more than the proof itself for
@@ -30,11 +32,14 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::estimate::CircuitShape;
+use crate::groth16::QapReduction;
 
 const MAGIC: &[u8; 4] = b"ZKPK";
 const BUNDLE_MAGIC: &[u8; 4] = b"ZKPB";
-/// The `.pk` format version this build reads and writes.
+/// The `.pk` format version of keys for libsnark's reduction (and of key bundles).
 pub const VERSION: u32 = 1;
+/// The `.pk` format version that records another QAP reduction after the header.
+pub const VERSION_WITH_REDUCTION: u32 = 2;
 const HEADER: usize = 4 + 4 + 32 + 32;
 /// More segments than any model needs; a larger count in a file is corruption.
 const MAX_SEGMENTS: u32 = 4096;
@@ -90,6 +95,8 @@ impl<W: Write> Write for HashingWriter<W> {
 pub struct ProvingKeyFile {
     pub digest: [u8; 32],
     pub pk: ProvingKey<Bn254>,
+    /// The QAP reduction the key was made for.
+    pub reduction: QapReduction,
 }
 
 /// The temporary name a file is written under before it is renamed into place.
@@ -122,7 +129,14 @@ pub fn write_atomically(
 impl ProvingKeyFile {
     /// Bytes of the file this key writes (header included), without serialising it.
     pub fn file_size(&self) -> u64 {
-        (HEADER + self.pk.serialized_size(Compress::No)) as u64
+        (HEADER + self.reduction_tag_len() + self.pk.serialized_size(Compress::No)) as u64
+    }
+
+    fn reduction_tag_len(&self) -> usize {
+        match self.reduction {
+            QapReduction::Libsnark => 0,
+            QapReduction::Snarkjs => 4,
+        }
     }
 
     /// Streams the key file to `w` (which must be seekable: the body hash is written after the
@@ -130,9 +144,16 @@ impl ProvingKeyFile {
     pub fn write_to<W: Write + Seek>(&self, w: &mut W) -> std::io::Result<()> {
         let start = w.stream_position()?;
         w.write_all(MAGIC)?;
-        w.write_all(&VERSION.to_le_bytes())?;
+        let version = match self.reduction {
+            QapReduction::Libsnark => VERSION,
+            QapReduction::Snarkjs => VERSION_WITH_REDUCTION,
+        };
+        w.write_all(&version.to_le_bytes())?;
         w.write_all(&self.digest)?;
         w.write_all(&[0u8; 32])?;
+        if self.reduction == QapReduction::Snarkjs {
+            w.write_all(&1u32.to_le_bytes())?;
+        }
         let mut hw = HashingWriter {
             inner: &mut *w,
             hash: Sha256::new(),
@@ -179,11 +200,27 @@ impl ProvingKeyFile {
             return Err(f("truncated proving key: the header is incomplete"));
         }
         let version = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        if version != VERSION {
-            return Err(KeyFileError::Format(format!(
-                "proving key format version {version}, this zkinfer reads version {VERSION}; run setup again"
-            )));
-        }
+        let reduction = match version {
+            VERSION => QapReduction::Libsnark,
+            VERSION_WITH_REDUCTION => {
+                let mut tag = [0u8; 4];
+                r.read_exact(&mut tag)
+                    .map_err(|_| f("truncated proving key: the header is incomplete"))?;
+                match u32::from_le_bytes(tag) {
+                    1 => QapReduction::Snarkjs,
+                    t => {
+                        return Err(KeyFileError::Format(format!(
+                            "proving key: unknown QAP reduction {t}"
+                        )))
+                    }
+                }
+            }
+            _ => {
+                return Err(KeyFileError::Format(format!(
+                    "proving key format version {version}, this zkinfer reads versions {VERSION} and {VERSION_WITH_REDUCTION}; run setup again"
+                )))
+            }
+        };
         let digest: [u8; 32] = header[8..40].try_into().expect("32 bytes");
         let mut hr = HashingReader {
             inner: r,
@@ -200,7 +237,11 @@ impl ProvingKeyFile {
         if hr.hash.finalize().as_slice() != &header[40..72] {
             return Err(corrupt());
         }
-        Ok(ProvingKeyFile { digest, pk })
+        Ok(ProvingKeyFile {
+            digest,
+            pk,
+            reduction,
+        })
     }
 
     /// Parses and checks a key file held in memory.

@@ -82,8 +82,8 @@ impl ModelProver {
         let backend = zkinfer_gpu::backend_from_name(backend)
             .map_err(|e| ProveError::Backend(e.to_string()))?;
         let shape = r1cs_shape(crate::setup::circuit_matrices(&circuit)?);
-        let prover =
-            Prover::new(backend, pk.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
+        let prover = Prover::with_reduction(backend, pk.pk, shape, pk.reduction)
+            .map_err(|e| ProveError::Prover(e.to_string()))?;
         Ok(ModelProver { circuit, prover })
     }
 

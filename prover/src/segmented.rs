@@ -65,7 +65,11 @@ pub fn setup_segments<R: rand::RngCore + rand::CryptoRng>(
             digest,
             vk: to_verifier_vk(&pk.vk),
         });
-        let file = ProvingKeyFile { digest, pk };
+        let file = ProvingKeyFile {
+            digest,
+            pk,
+            reduction: Default::default(),
+        };
         writer.append(&file, shape)?;
         progress(
             k,
@@ -269,8 +273,8 @@ fn prove_one(
     }
     let backend =
         zkinfer_gpu::backend_from_name(backend).map_err(|e| ProveError::Backend(e.to_string()))?;
-    let prover =
-        Prover::new(backend, key.pk, shape).map_err(|e| ProveError::Prover(e.to_string()))?;
+    let prover = Prover::with_reduction(backend, key.pk, shape, key.reduction)
+        .map_err(|e| ProveError::Prover(e.to_string()))?;
     t.load = start.elapsed();
 
     let start = Instant::now();

@@ -49,6 +49,7 @@ pub fn setup<R: RngCore + CryptoRng>(
         ProvingKeyFile {
             digest: circuit.digest,
             pk,
+            reduction: Default::default(),
         },
         vk,
     ))

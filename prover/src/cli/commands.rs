@@ -425,13 +425,81 @@ pub fn calldata(proof: &Path, vk_path: &Path) -> Result<(), Exit> {
     Ok(())
 }
 
-/// `zkinfer export --format snarkjs`.
-pub fn export(format: &str, vk_path: &Path, proof: &Path, out: &Path) -> Result<(), Exit> {
+fn required<'a>(flag: &str, format: &str, v: Option<&'a Path>) -> Result<&'a Path, Exit> {
+    v.ok_or_else(|| Exit::BadInput(format!("export --format {format} needs --{flag}")))
+}
+
+/// `zkinfer export --format r1cs`: the circuit's (or one segment's) constraint system as an
+/// iden3 `.r1cs` file.
+fn export_r1cs(circuit: &Path, segment: Option<usize>, out: &Path) -> Result<(), Exit> {
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    let g = &c.graph;
+    let r1cs = match (g.is_segmented(), segment) {
+        (false, None) => zkinfer_circuits::constraint_matrices(g),
+        (false, Some(_)) => {
+            return Err(Exit::BadInput(format!(
+                "{} is not segmented; drop --segment",
+                circuit.display()
+            )))
+        }
+        (true, None) => {
+            return Err(Exit::BadInput(format!(
+                "{} is segmented ({} segments): export one segment with --segment K (0 to {})",
+                circuit.display(),
+                g.segments.len(),
+                g.segments.len() - 1
+            )))
+        }
+        (true, Some(k)) if k >= g.segments.len() => {
+            return Err(Exit::BadInput(format!(
+                "--segment {k}: {} has {} segments",
+                circuit.display(),
+                g.segments.len()
+            )))
+        }
+        (true, Some(k)) => g.segment_view(k).constraint_matrices(),
+    }
+    .map_err(bad)?;
+    zkinfer_prover::keys::write_atomically(out, |w| {
+        zkinfer_prover::export_r1cs::write_r1cs(&r1cs, w)
+    })
+    .map_err(|e| match e {
+        zkinfer_prover::keys::KeyFileError::Io { err, .. } => {
+            Exit::BadInput(format!("cannot write {}: {err}", out.display()))
+        }
+        e => bad(e),
+    })?;
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "wrote {}: {} constraints, {} wires, {} public inputs, {} bytes",
+        out.display(),
+        r1cs.num_constraints(),
+        r1cs.num_variables(),
+        zkinfer_prover::export_r1cs::num_public(&r1cs),
+        bytes
+    );
+    Ok(())
+}
+
+/// `zkinfer export --format snarkjs|r1cs`.
+pub fn export(
+    format: &str,
+    vk_path: Option<&Path>,
+    proof: Option<&Path>,
+    circuit: Option<&Path>,
+    segment: Option<usize>,
+    out: &Path,
+) -> Result<(), Exit> {
+    if format == "r1cs" {
+        return export_r1cs(required("circuit", format, circuit)?, segment, out);
+    }
     if format != "snarkjs" {
         return Err(Exit::BadInput(format!(
-            "unknown export format '{format}' (supported: snarkjs)"
+            "unknown export format '{format}' (supported: snarkjs, r1cs)"
         )));
     }
+    let vk_path = required("vk", format, vk_path)?;
+    let proof = required("proof", format, proof)?;
     if is_segmented_vk(vk_path)? {
         return Err(Exit::BadInput(
             "the snarkjs export covers single-circuit models; a segmented model's bundle is verified by `zkinfer verify` or its exported Solidity contract".into(),
@@ -445,6 +513,56 @@ pub fn export(format: &str, vk_path: &Path, proof: &Path, out: &Path) -> Result<
     println!(
         "wrote verification_key.json, proof.json, public.json to {}",
         out.display()
+    );
+    Ok(())
+}
+
+/// `zkinfer import-zkey`: a snarkjs `.zkey` made for this circuit becomes its `.pk` (snarkjs's
+/// QAP reduction, recorded in the file) and `.vk`.
+pub fn import_zkey(
+    circuit: &Path,
+    zkey: &Path,
+    pk_path: &Path,
+    vk_path: &Path,
+) -> Result<(), Exit> {
+    let c = CircuitFile::read(circuit).map_err(bad)?;
+    if c.graph.is_segmented() {
+        return Err(Exit::BadInput(
+            "import-zkey takes a single-circuit model; a segmented model's keys come from `zkinfer setup`".into(),
+        ));
+    }
+    let z = zkinfer_prover::zkey::Zkey::read(zkey).map_err(bad)?;
+    let r1cs = zkinfer_circuits::constraint_matrices(&c.graph).map_err(bad)?;
+    z.check_circuit(&r1cs)
+        .map_err(|e| Exit::BadInput(format!("{}: {e}", zkey.display())))?;
+    let vk = VerifyingKeyFile {
+        digest: c.digest,
+        layout: c.graph.public_layout(),
+        vk: zkinfer_verifier::VerifyingKey::new(
+            z.pk.vk.alpha_g1,
+            z.pk.vk.beta_g2,
+            z.pk.vk.gamma_g2,
+            z.pk.vk.delta_g2,
+            z.pk.vk.gamma_abc_g1.clone(),
+        )
+        .map_err(verify_err)?,
+    };
+    let pk = ProvingKeyFile {
+        digest: c.digest,
+        pk: z.pk,
+        reduction: zkinfer_prover::groth16::QapReduction::Snarkjs,
+    };
+    pk.write(pk_path).map_err(bad)?;
+    vk.write(vk_path).map_err(verify_err)?;
+    println!(
+        "imported {}: {} variables, {} public inputs, domain {}; proving key {} ({} bytes, snarkjs's QAP reduction), verifying key {}",
+        zkey.display(),
+        z.n_vars,
+        z.n_public,
+        z.domain_size,
+        pk_path.display(),
+        pk.file_size(),
+        vk_path.display()
     );
     Ok(())
 }

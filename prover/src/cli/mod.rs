@@ -146,16 +146,35 @@ enum Command {
         #[arg(long)]
         vk: PathBuf,
     },
-    /// Export a verifying key and proof for another verifier (snarkjs).
+    /// Export for snarkjs: a verifying key and proof (`--format snarkjs --vk --proof`), or the
+    /// circuit's constraint system as an iden3 `.r1cs` file (`--format r1cs --circuit`).
     Export {
         #[arg(long, default_value = "snarkjs")]
         format: String,
         #[arg(long)]
-        vk: PathBuf,
+        vk: Option<PathBuf>,
         #[arg(long)]
-        proof: PathBuf,
+        proof: Option<PathBuf>,
+        /// The compiled circuit (`--format r1cs`).
+        #[arg(long)]
+        circuit: Option<PathBuf>,
+        /// The segment of a segmented circuit to export (`--format r1cs`).
+        #[arg(long)]
+        segment: Option<usize>,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Turn a snarkjs Groth16 .zkey (from a ceremony) into this circuit's .pk and .vk, after
+    /// checking it was made for exactly this circuit.
+    ImportZkey {
+        #[arg(long)]
+        circuit: PathBuf,
+        #[arg(long)]
+        zkey: PathBuf,
+        #[arg(long)]
+        pk: PathBuf,
+        #[arg(long)]
+        vk: PathBuf,
     },
     /// The whole flow on the bundled digits MLP: compile, setup, prove, verify.
     Demo {
@@ -237,8 +256,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
             format,
             vk,
             proof,
+            circuit,
+            segment,
             out,
-        } => commands::export(&format, &vk, &proof, &out),
+        } => commands::export(
+            &format,
+            vk.as_deref(),
+            proof.as_deref(),
+            circuit.as_deref(),
+            segment,
+            &out,
+        ),
+        Command::ImportZkey {
+            circuit,
+            zkey,
+            pk,
+            vk,
+        } => commands::import_zkey(&circuit, &zkey, &pk, &vk),
         Command::Demo { backend } => demo::run(&backend),
     };
     match result {

@@ -24,7 +24,7 @@ mod tests;
 
 pub use generator::{check_replay, setup_from_shape};
 pub use prover::{Prover, StageTimings};
-pub use r1cs_to_qap::witness_map;
+pub use r1cs_to_qap::{witness_map, witness_map_odd_coset, QapReduction};
 pub use shape::R1csShape;
 
 use ark_relations::gr1cs::SynthesisError;

@@ -9,7 +9,7 @@ use ark_groth16::{Proof, ProvingKey, VerifyingKey};
 use ark_std::rand::Rng;
 use zkinfer_gpu::Backend;
 
-use super::r1cs_to_qap::{witness_map, WitnessMapTimings};
+use super::r1cs_to_qap::{witness_map, witness_map_odd_coset, QapReduction, WitnessMapTimings};
 use super::{Groth16Error, R1csShape};
 
 /// Wall-clock time of each proving stage, for the CLI to print.
@@ -64,6 +64,7 @@ pub struct Prover<B: Backend> {
     num_instance: usize,
     num_witness: usize,
     num_constraints: usize,
+    reduction: QapReduction,
 }
 
 /// Removes and returns element 0 (a memmove, no reallocation).
@@ -78,6 +79,17 @@ impl<B: Backend> Prover<B> {
     /// Checks that `pk` fits `shape` (query lengths, domain size, public-input count) and
     /// prepares the key's bases and the shape's matrices on `backend`.
     pub fn new(backend: B, pk: ProvingKey<Bn254>, shape: R1csShape) -> Result<Self, Groth16Error> {
+        Self::with_reduction(backend, pk, shape, QapReduction::Libsnark)
+    }
+
+    /// [`Prover::new`] for a key made for `reduction` (a key from a snarkjs `.zkey` has one H
+    /// point per domain point, and its `h` is evaluated on the odd coset).
+    pub fn with_reduction(
+        backend: B,
+        pk: ProvingKey<Bn254>,
+        shape: R1csShape,
+        reduction: QapReduction,
+    ) -> Result<Self, Groth16Error> {
         shape.validate()?;
         let nv = shape.num_variables();
         let domain = shape.domain_size();
@@ -96,7 +108,7 @@ impl<B: Backend> Prover<B> {
             ("b_g1_query", b_g1_query.len(), nv),
             ("b_g2_query", b_g2_query.len(), nv),
             ("l_query", l_query.len(), shape.num_witness),
-            ("h_query", h_query.len(), domain - 1),
+            ("h_query", h_query.len(), reduction.h_len(domain)),
             ("vk.gamma_abc_g1", vk.gamma_abc_g1.len(), shape.num_instance),
         ];
         for (what, got, want) in checks {
@@ -139,6 +151,7 @@ impl<B: Backend> Prover<B> {
             num_instance,
             num_witness,
             num_constraints,
+            reduction,
         })
     }
 
@@ -200,7 +213,14 @@ impl<B: Backend> Prover<B> {
 
         let start = Instant::now();
         let [ma, mb, mc] = &self.matrices;
-        let (h, parts) = witness_map(b, [ma, mb, mc], self.num_constraints, self.num_instance, z)?;
+        let (h, parts) = match self.reduction {
+            QapReduction::Libsnark => {
+                witness_map(b, [ma, mb, mc], self.num_constraints, self.num_instance, z)?
+            }
+            QapReduction::Snarkjs => {
+                witness_map_odd_coset(b, [ma, mb], self.num_constraints, self.num_instance, z)?
+            }
+        };
         t.witness_map = start.elapsed();
         t.witness_map_parts = parts;
 

@@ -89,3 +89,76 @@ pub fn witness_map<B: Backend>(
     t.ntt += start.elapsed();
     Ok((hv.pop().unwrap(), t))
 }
+
+/// Which QAP reduction a proving key was made for: how `h` is computed and how many H points
+/// the key holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QapReduction {
+    /// ark-groth16's (libsnark's): `h`'s `n − 1` coefficients against `n − 1` H points (keys
+    /// from `zkinfer setup`).
+    #[default]
+    Libsnark,
+    /// snarkjs's (and rapidsnark's): `a·b − c` evaluated on the odd coset `ω_2n · ω_n^j` of
+    /// the domain (where `Z = −2` is constant, folded into the key) against `n` H points (keys
+    /// from a `.zkey`: `snarkjs groth16 setup` and its phase-2 ceremony).
+    Snarkjs,
+}
+
+impl QapReduction {
+    /// Number of H points of a key for a domain of `n` points.
+    pub fn h_len(self, n: usize) -> usize {
+        match self {
+            QapReduction::Libsnark => n - 1,
+            QapReduction::Snarkjs => n,
+        }
+    }
+}
+
+/// The witness map of snarkjs's `groth16 prove`: evaluations `A·z`, `B·z` (with the instance
+/// rows `a[num_constraints + i] = z[i]`, as snarkjs's setup adds them), `c = a·b` pointwise on
+/// the domain, inverse NTT of all three, NTT on the odd coset (shift `ω_2n`), and
+/// `h_j = a_j·b_j − c_j` there. Returns `n` values, the scalars of the key's `n` H points.
+pub fn witness_map_odd_coset<B: Backend>(
+    backend: &B,
+    matrices: [&B::Matrix; 2],
+    num_constraints: usize,
+    num_instance: usize,
+    z: &[Fr],
+) -> Result<(Vec<Fr>, WitnessMapTimings), Groth16Error> {
+    let n = (num_constraints + num_instance).next_power_of_two();
+    let mut t = WitnessMapTimings::default();
+    let start = Instant::now();
+    let mut a = vec![Fr::zero(); n];
+    let mut b = vec![Fr::zero(); n];
+    backend.spmv_many(
+        &matrices,
+        z,
+        &mut [&mut a[..num_constraints], &mut b[..num_constraints]],
+    )?;
+    a[num_constraints..num_constraints + num_instance].copy_from_slice(&z[..num_instance]);
+    let c: Vec<Fr> = a
+        .par_iter()
+        .zip(b.par_iter())
+        .map(|(x, y)| *x * y)
+        .collect();
+    t.spmv = start.elapsed();
+
+    let start = Instant::now();
+    let mut polys = vec![a, b, c];
+    backend.ntt(&mut polys, NttKind::Inverse)?;
+    let shift = Fr::get_root_of_unity(2 * n as u64)
+        .ok_or_else(|| Groth16Error::Shape(format!("no 2·{n}-th root of unity in the field")))?;
+    backend.ntt(&mut polys, NttKind::CosetForward(shift))?;
+    t.ntt = start.elapsed();
+
+    let start = Instant::now();
+    let c = polys.pop().expect("three polynomials");
+    let b = polys.pop().expect("three polynomials");
+    let mut h = polys.pop().expect("three polynomials");
+    h.par_iter_mut()
+        .zip(b.par_iter())
+        .zip(c.par_iter())
+        .for_each(|((a, b), c)| *a = *a * b - c);
+    t.pointwise = start.elapsed();
+    Ok((h, t))
+}

@@ -1,0 +1,298 @@
+//! Keys from a snarkjs ceremony: our circuit exported as `.r1cs`, snarkjs's Powers of Tau,
+//! `groth16 setup` and a phase-2 contribution, then `zkinfer import-zkey`: proofs from the
+//! imported key (snarkjs's QAP reduction) verify with our verifier and with `snarkjs groth16
+//! verify`; a zkey for another circuit, or with one coefficient changed, is refused (exit 2).
+//!
+//! Needs `.ci/install-node-tools.sh` (snarkjs); skipped with a message when absent, unless `CI`
+//! is set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn snarkjs() -> Option<PathBuf> {
+    let dir = std::env::var_os("ZKINFER_NODE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".ci/node"));
+    let cli = dir.join("node_modules/snarkjs/cli.js");
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if cli.exists() && node {
+        return Some(cli);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "snarkjs is missing in CI: run .ci/install-node-tools.sh"
+    );
+    eprintln!("SKIPPED: snarkjs not installed (run .ci/install-node-tools.sh)");
+    None
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let o = cmd.output().expect("run a command");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let desc = format!("{cmd:?}");
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{desc}\nstdout: {out}\nstderr: {err}");
+    out
+}
+
+fn zkinfer(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+    c.args(args);
+    c
+}
+
+fn node(cli: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("node");
+    c.arg(cli).args(args);
+    c
+}
+
+/// Offset and size of section `ty` of a snarkjs binary file.
+fn section(b: &[u8], ty: u32) -> (usize, usize) {
+    let n = u32::from_le_bytes(b[8..12].try_into().unwrap());
+    let mut at = 12;
+    for _ in 0..n {
+        let t = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let size = u64::from_le_bytes(b[at + 4..at + 12].try_into().unwrap()) as usize;
+        if t == ty {
+            return (at + 12, size);
+        }
+        at += 12 + size;
+    }
+    panic!("no section {ty}");
+}
+
+#[test]
+fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
+    let Some(sj) = snarkjs() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("zkinfer-zkey-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let fx = repo().join("fixtures/mlp");
+    let model = fx.join("model.onnx");
+    let input = fx.join("input.json");
+
+    ok(&mut zkinfer(&[
+        "compile",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        &p("m.zkc"),
+        "--input-bits",
+        "9",
+    ]));
+    ok(&mut zkinfer(&[
+        "export",
+        "--format",
+        "r1cs",
+        "--circuit",
+        &p("m.zkc"),
+        "--out",
+        &p("m.r1cs"),
+    ]));
+    // The MLP has 1,524 constraints and 4 public inputs: a domain of 2^11.
+    let t = std::time::Instant::now();
+    ok(&mut node(
+        &sj,
+        &["powersoftau", "new", "bn128", "11", &p("pot0.ptau")],
+    ));
+    ok(&mut node(
+        &sj,
+        &[
+            "powersoftau",
+            "contribute",
+            &p("pot0.ptau"),
+            &p("pot1.ptau"),
+            "--name=ci",
+            "-e=phase one",
+        ],
+    ));
+    ok(&mut node(
+        &sj,
+        &[
+            "powersoftau",
+            "prepare",
+            "phase2",
+            &p("pot1.ptau"),
+            &p("final.ptau"),
+        ],
+    ));
+    ok(&mut node(
+        &sj,
+        &[
+            "groth16",
+            "setup",
+            &p("m.r1cs"),
+            &p("final.ptau"),
+            &p("m0.zkey"),
+        ],
+    ));
+    ok(&mut node(
+        &sj,
+        &[
+            "zkey",
+            "contribute",
+            &p("m0.zkey"),
+            &p("m1.zkey"),
+            "--name=ci",
+            "-e=phase two",
+        ],
+    ));
+    eprintln!(
+        "snarkjs ptau (2^11), setup and one contribution: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let out = ok(&mut zkinfer(&[
+        "import-zkey",
+        "--circuit",
+        &p("m.zkc"),
+        "--zkey",
+        &p("m1.zkey"),
+        "--pk",
+        &p("m.pk"),
+        "--vk",
+        &p("m.vk"),
+    ]));
+    assert!(out.contains("snarkjs's QAP reduction"), "{out}");
+    ok(&mut zkinfer(&[
+        "prove",
+        "--circuit",
+        &p("m.zkc"),
+        "--pk",
+        &p("m.pk"),
+        "--input",
+        input.to_str().unwrap(),
+        "--proof",
+        &p("proof.json"),
+    ]));
+    // Our verifier.
+    ok(&mut zkinfer(&[
+        "verify",
+        "--vk",
+        &p("m.vk"),
+        "--proof",
+        &p("proof.json"),
+    ]));
+    // snarkjs, with our export and with the verification key snarkjs itself takes from the zkey.
+    ok(&mut zkinfer(&[
+        "export",
+        "--format",
+        "snarkjs",
+        "--vk",
+        &p("m.vk"),
+        "--proof",
+        &p("proof.json"),
+        "--out",
+        &p("sj"),
+    ]));
+    ok(&mut node(
+        &sj,
+        &[
+            "zkey",
+            "export",
+            "verificationkey",
+            &p("m1.zkey"),
+            &p("vk.json"),
+        ],
+    ));
+    for vk in [p("sj/verification_key.json"), p("vk.json")] {
+        let out = ok(&mut node(
+            &sj,
+            &[
+                "groth16",
+                "verify",
+                &vk,
+                &p("sj/public.json"),
+                &p("sj/proof.json"),
+            ],
+        ));
+        assert!(out.contains("OK"), "{out}");
+    }
+    // A changed output is rejected by both.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("proof.json")).unwrap()).unwrap();
+    let q = v["output"]["quantized"][0].as_i64().unwrap() + 1;
+    let scale = v["output"]["scale"].as_i64().unwrap() as i32;
+    v["output"]["quantized"][0] = q.into();
+    v["output"]["values"][0] = (q as f64 / 2f64.powi(scale)).into();
+    std::fs::write(p("bad.json"), v.to_string()).unwrap();
+    let (code, _, err) = run(&mut zkinfer(&[
+        "verify",
+        "--vk",
+        &p("m.vk"),
+        "--proof",
+        &p("bad.json"),
+    ]));
+    assert_eq!(code, 1, "{err}");
+
+    // A zkey for another circuit (the same model at other input bits) is refused.
+    ok(&mut zkinfer(&[
+        "compile",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        &p("other.zkc"),
+        "--input-bits",
+        "10",
+    ]));
+    let (code, _, err) = run(&mut zkinfer(&[
+        "import-zkey",
+        "--circuit",
+        &p("other.zkc"),
+        "--zkey",
+        &p("m1.zkey"),
+        "--pk",
+        &p("x.pk"),
+        "--vk",
+        &p("x.vk"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another circuit"), "{err}");
+    // One coefficient changed (same sizes): refused, naming the constraint.
+    let mut z = std::fs::read(p("m1.zkey")).unwrap();
+    let (at, _) = section(&z, 4);
+    z[at + 4 + 12] ^= 1; // the first coefficient's lowest byte
+    std::fs::write(p("bad.zkey"), &z).unwrap();
+    let (code, _, err) = run(&mut zkinfer(&[
+        "import-zkey",
+        "--circuit",
+        &p("m.zkc"),
+        "--zkey",
+        &p("bad.zkey"),
+        "--pk",
+        &p("x.pk"),
+        "--vk",
+        &p("x.vk"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("coefficient of constraint"), "{err}");
+    // A truncated zkey: a clear error.
+    std::fs::write(p("cut.zkey"), &std::fs::read(p("m1.zkey")).unwrap()[..5000]).unwrap();
+    let (code, _, err) = run(&mut zkinfer(&[
+        "import-zkey",
+        "--circuit",
+        &p("m.zkc"),
+        "--zkey",
+        &p("cut.zkey"),
+        "--pk",
+        &p("x.pk"),
+        "--vk",
+        &p("x.vk"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
