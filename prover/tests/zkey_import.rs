@@ -1,13 +1,17 @@
 //! Keys from a snarkjs ceremony: our circuit exported as `.r1cs`, snarkjs's Powers of Tau,
 //! `groth16 setup` and a phase-2 contribution, then `zkinfer import-zkey`: proofs from the
-//! imported key (snarkjs's QAP reduction) verify with our verifier and with `snarkjs groth16
-//! verify`; a zkey for another circuit, or with one coefficient changed, is refused (exit 2).
+//! imported key (snarkjs's QAP reduction) verify with our verifier, with the exported Solidity
+//! verifier (solc-js, revm) and with `snarkjs groth16 verify`, and a changed output fails in all;
+//! a zkey for another circuit, or with one coefficient changed, is refused (exit 2).
 //!
 //! Needs `.ci/install-node-tools.sh` (snarkjs); skipped with a message when absent, unless `CI`
 //! is set.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "../../verifier/tests/common/evm.rs"]
+mod evm_util;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -222,7 +226,54 @@ fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
         ));
         assert!(out.contains("OK"), "{out}");
     }
-    // A changed output is rejected by both.
+    // The exported Solidity verifier, compiled with solc-js and run in revm.
+    let solc = sj
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("node_modules")
+        .join("solc/index.js");
+    ok(&mut zkinfer(&[
+        "export-verifier",
+        "--vk",
+        &p("m.vk"),
+        "--out",
+        &p("V.sol"),
+    ]));
+    let sources = std::collections::BTreeMap::from([(
+        "V.sol".to_string(),
+        std::fs::read_to_string(p("V.sol")).unwrap(),
+    )]);
+    let compiled = evm_util::compile(&solc, &sources, "ZkinferVerifier", "verifyProof");
+    let (code, sel, _) = compiled["V.sol"].clone();
+    let mut chain = evm_util::Chain::new();
+    let addr = chain.deploy(code);
+    let evm_verdict = |chain: &mut evm_util::Chain, proof: &str| {
+        let args: serde_json::Value = serde_json::from_str(&ok(&mut zkinfer(&[
+            "calldata",
+            "--proof",
+            proof,
+            "--vk",
+            &p("m.vk"),
+        ])))
+        .unwrap();
+        let mut data = sel.to_vec();
+        for w in evm_util::strings(&args["proof"])
+            .iter()
+            .chain(&evm_util::strings(&args["input"]))
+        {
+            data.extend_from_slice(&evm_util::word(w));
+        }
+        match chain.call(addr, data) {
+            evm_util::CallOutcome::Returned { word, .. } => word,
+            other => panic!("the verifier did not return: {other:?}"),
+        }
+    };
+    assert_eq!(
+        evm_verdict(&mut chain, &p("proof.json")),
+        revm::primitives::U256::from(1)
+    );
+
+    // A changed output is rejected by ours and by the contract.
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p("proof.json")).unwrap()).unwrap();
     let q = v["output"]["quantized"][0].as_i64().unwrap() + 1;
