@@ -1,40 +1,23 @@
 //! zkinfer's own Groth16 prover on a real model circuit (the digits MLP): for the same r and s
 //! its proof is byte-identical to ark-groth16's, and ark-groth16's verifier accepts it.
 
+mod common;
+
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::Groth16;
 use ark_serialize::CanonicalSerialize;
 use ark_std::UniformRand;
-use std::path::PathBuf;
-use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
 use zkinfer_prover::groth16::Prover;
 use zkinfer_prover::prove::r1cs_shape;
 
 #[test]
 fn mlp_proof_is_byte_identical_to_ark_groth16() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mlp");
-    let bytes = std::fs::read(path.join("model.onnx")).unwrap();
-    let settings = Settings {
-        scale: 7,
-        weight_scale: 7,
-        bits: 16,
-        input_bits: 9,
-        input_visibility: Default::default(),
-        output_visibility: Default::default(),
-    };
-    let g = zkinfer_circuits::compile_calibrated(
-        &bytes,
-        &settings,
-        &BitsPolicy::WorstCase { max_bits: 48 },
-    )
-    .unwrap()
-    .graph;
-    let circuit = CircuitFile::new(g, &bytes);
+    // Settings::default() is scale 7, weight scale 7, 16 bits.
+    let circuit = common::mlp_circuit();
     let mut rng = ark_std::test_rng();
     let (pk, _) = zkinfer_prover::setup(&circuit, &mut rand::rngs::OsRng).unwrap();
 
-    let text = std::fs::read_to_string(path.join("input.json")).unwrap();
-    let x = zkinfer_circuits::input::parse_input_json(&text).unwrap();
+    let x = common::fixture_input("mlp");
     let q = zkinfer_circuits::quantize_input(&circuit.graph, &x).unwrap();
     let trace = zkinfer_circuits::infer(&circuit.graph, &q).unwrap();
     let z = zkinfer_circuits::synthesize(&circuit.graph, &trace, false)

@@ -1,28 +1,17 @@
 //! Proving-key files: streamed write and read, the exact size `compile` predicts, integrity
 //! checks, and the segment key bundle (its table, one segment read alone, a bad table refused).
 
+mod common;
+
 use std::path::PathBuf;
-use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
+use zkinfer_circuits::CircuitFile;
 use zkinfer_prover::estimate::CircuitShape;
 use zkinfer_prover::keys::{
     is_bundle, KeyFileError, ProvingKeyBundle, ProvingKeyBundleWriter, ProvingKeyFile,
 };
 
 fn mlp() -> CircuitFile {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mlp/model.onnx");
-    let bytes = std::fs::read(path).unwrap();
-    let settings = Settings {
-        input_bits: 9,
-        ..Settings::default()
-    };
-    let g = zkinfer_circuits::compile_calibrated(
-        &bytes,
-        &settings,
-        &BitsPolicy::WorstCase { max_bits: 48 },
-    )
-    .unwrap()
-    .graph;
-    CircuitFile::new(g, &bytes)
+    common::mlp_circuit()
 }
 
 fn temp(name: &str) -> PathBuf {

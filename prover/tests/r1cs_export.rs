@@ -10,14 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 use zkinfer_circuits::r1cs::{R1cs, SparseMatrix};
-use zkinfer_circuits::{BitsPolicy, Settings};
-use zkinfer_prover::export_r1cs::{merged_row, write_r1cs};
+mod common;
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(rel)
-}
+use common::fixture;
+use zkinfer_prover::export_r1cs::{merged_row, write_r1cs};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("zkinfer-r1cs-{name}-{}", std::process::id()));
@@ -131,18 +127,7 @@ fn eval(lc: &[(u32, Fr)], z: &[Fr]) -> Fr {
 
 #[test]
 fn mlp_export_parses_back_and_is_satisfied_by_a_real_assignment() {
-    let bytes = std::fs::read(fixture("mlp/model.onnx")).unwrap();
-    let settings = Settings {
-        input_bits: 9,
-        ..Settings::default()
-    };
-    let g = zkinfer_circuits::compile_calibrated(
-        &bytes,
-        &settings,
-        &BitsPolicy::WorstCase { max_bits: 48 },
-    )
-    .unwrap()
-    .graph;
+    let g = common::mlp_circuit().graph;
     let r1cs = zkinfer_circuits::constraint_matrices(&g).unwrap();
     let text = std::fs::read_to_string(fixture("mlp/input.json")).unwrap();
     let x = zkinfer_circuits::input::parse_input_json(&text).unwrap();
@@ -263,30 +248,9 @@ fn expect_exit(o: &Output, want: i32) -> String {
     e
 }
 
-/// snarkjs's cli.js under `$ZKINFER_NODE_TOOLS` or `<workspace>/.ci/node`; `None` (after
-/// printing why) when it or node is missing and `CI` is unset. Under `CI` it is a failure.
+/// snarkjs's cli.js, or `None` (skip) outside CI.
 fn snarkjs() -> Option<PathBuf> {
-    let root = std::env::var_os("ZKINFER_NODE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/node"));
-    let path = root.join("node_modules/snarkjs/cli.js");
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if path.exists() && node {
-        return Some(path);
-    }
-    let why = format!(
-        "{} (or node) not found; run .ci/install-node-tools.sh or set ZKINFER_NODE_TOOLS",
-        path.display()
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set and a required tool is missing: {why}");
-    }
-    eprintln!("SKIPPED: {why}");
-    None
+    common::node_tool("snarkjs", "cli.js")
 }
 
 /// Runs snarkjs in `dir`, asserts success, returns stdout and stderr together.

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 #[path = "../../verifier/tests/common/evm.rs"]
 mod evm_util;
 
@@ -18,20 +20,7 @@ fn repo() -> PathBuf {
 }
 
 fn snarkjs() -> Option<PathBuf> {
-    let dir = std::env::var_os("ZKINFER_NODE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".ci/node"));
-    let cli = dir.join("node_modules/snarkjs/cli.js");
-    let node = Command::new("node").arg("--version").output().is_ok();
-    if cli.exists() && node {
-        return Some(cli);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "snarkjs is missing in CI: run .ci/install-node-tools.sh"
-    );
-    eprintln!("SKIPPED: snarkjs not installed (run .ci/install-node-tools.sh)");
-    None
+    common::node_tool("snarkjs", "cli.js")
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
