@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Node tools that the verifier's cross-checks use:
+# Installs the Node tools that the cross-checks use (verifier and prover tests):
 #   solc (solc-js) compiles the exported Solidity verifier, which the tests then run in revm;
-#   snarkjs checks that our snarkjs JSON export verifies under an independent implementation;
+#   snarkjs checks our snarkjs JSON export, reads our .r1cs export and runs the ceremony whose
+#   .zkey we import;
 #   poseidon-lite (circomlib's Poseidon in plain JavaScript) cross-checks our Poseidon sponge.
 # They go to $REPO/.ci/node (git-ignored); the Rust tests look there, or in $ZKINFER_NODE_TOOLS.
 # Idempotent: when the pinned versions are already installed it only checks and exits.
