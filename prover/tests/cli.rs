@@ -357,3 +357,13 @@ fn usage_errors_exit_2() {
     let e = expect_exit(&o, 2);
     assert!(e.contains("tpu"), "{e}");
 }
+
+/// The README's first command: the whole flow on the bundled model ends in a valid proof.
+#[test]
+fn demo_runs_the_whole_flow() {
+    let o = zkinfer(&["demo"]);
+    let out = expect_exit(&o, 0);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("predicted digit"), "{stdout}{out}");
+    assert!(stdout.contains("valid (1 proof"), "{stdout}{out}");
+}
