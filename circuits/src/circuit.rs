@@ -186,10 +186,28 @@ impl View<'_> {
         Ok(self.structure(true)?.r1cs)
     }
 
+    /// The sizes of the constraint matrices, counted from the graph alone without holding
+    /// them: what key sizes and memory estimates need before setup.
+    pub fn matrix_counts(&self) -> Result<MatrixCounts, InferenceError> {
+        let s = self.synthesize_structure(Builder::for_counting(self.num_public_inputs()))?;
+        Ok(MatrixCounts {
+            constraints: s.num_constraints,
+            num_instance: s.r1cs.num_instance,
+            num_witness: s.r1cs.num_witness,
+            nonzeros: s.nonzeros,
+        })
+    }
+
     /// The circuit from the graph alone: public inputs and placeholder values all zero, gadgets
     /// that do not refuse out-of-range placeholders ([`Builder::for_structure`]).
     fn structure(&self, build_matrices: bool) -> Result<Synthesis, InferenceError> {
-        let b = Builder::for_structure(self.num_public_inputs(), build_matrices);
+        self.synthesize_structure(Builder::for_structure(
+            self.num_public_inputs(),
+            build_matrices,
+        ))
+    }
+
+    fn synthesize_structure(&self, b: Builder) -> Result<Synthesis, InferenceError> {
         let zeros: Vec<Vec<i64>> = self
             .inputs
             .iter()
@@ -198,6 +216,17 @@ impl View<'_> {
         let inputs: Vec<&[i64]> = zeros.iter().map(|v| &v[..]).collect();
         synthesize_into(self, b, &inputs, None)
     }
+}
+
+/// Sizes of a circuit's constraint matrices ([`View::matrix_counts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatrixCounts {
+    pub constraints: usize,
+    /// Instance variables, the constant one included.
+    pub num_instance: usize,
+    pub num_witness: usize,
+    /// Nonzeros of A, B and C together.
+    pub nonzeros: usize,
 }
 
 /// Synthesises the whole-graph circuit for `trace`. With `build_matrices = false` only the

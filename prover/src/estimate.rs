@@ -5,7 +5,7 @@
 //! The estimates add up the large buffers each step holds at its peak, with coefficients
 //! fitted to the peak RSS (`VmHWM`, with the CLI's allocator setting: large buffers are
 //! returned to the OS when freed) measured on the gpt fixture, unsplit (975,751 constraints)
-//! and in four segments (198k-319k constraints each): within 2-6 % there. A test checks them
+//! and in four segments (198k-319k constraints each): within 3 % there. A test checks them
 //! against a measurement with a margin.
 //! - **prove**: the parsed key (in memory an affine G1 point takes 72 bytes, G2 136, against
 //!   64 and 128 in the file), the constraint matrices (CSR: 36 bytes a nonzero, 24 a row), the
@@ -37,6 +37,16 @@ impl CircuitShape {
             num_instance: r1cs.num_instance,
             num_witness: r1cs.num_witness,
             nonzeros: r1cs.a.nnz() + r1cs.b.nnz() + r1cs.c.nnz(),
+        }
+    }
+
+    /// The shape counted from the graph, without building the matrices.
+    pub fn counted(c: zkinfer_circuits::circuit::MatrixCounts) -> Self {
+        CircuitShape {
+            constraints: c.constraints,
+            num_instance: c.num_instance,
+            num_witness: c.num_witness,
+            nonzeros: c.nonzeros,
         }
     }
 

@@ -193,6 +193,11 @@ impl ProvingKeyFile {
             }
             got += n;
         }
+        if got >= 4 && &header[..4] == BUNDLE_MAGIC {
+            return Err(f(
+                "this is a segmented model's key bundle, not one circuit's key; prove with the segmented .zkc it was set up for",
+            ));
+        }
         if got < 4 || &header[..4] != MAGIC {
             return Err(f("not a zkinfer proving key (.pk): wrong magic bytes"));
         }

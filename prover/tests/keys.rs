@@ -108,6 +108,12 @@ fn a_bundle_reads_one_segment_alone_and_refuses_a_bad_table() {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&bad, &bytes[..bytes.len() - 10]).unwrap();
     assert!(ProvingKeyBundle::open(&bad).is_err());
+    // A bundle is not a single key: the error says what it is.
+    let err = ProvingKeyFile::read(&path)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("segmented model's key bundle"), "{err}");
     // A single key is not a bundle.
     std::fs::write(&bad, keys[0].to_bytes()).unwrap();
     assert!(ProvingKeyBundle::open(&bad).is_err());

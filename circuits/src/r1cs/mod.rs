@@ -126,6 +126,9 @@ impl R1cs {
 pub struct Builder {
     build_matrices: bool,
     structure_only: bool,
+    /// Rows are built (gadgets see `builds_matrices()`) but only their nonzeros are counted.
+    count_only: bool,
+    nonzeros: usize,
     num_public: usize,
     public: Vec<Fr>,
     witness: Vec<Fr>,
@@ -142,6 +145,8 @@ impl Builder {
         Builder {
             build_matrices,
             structure_only: false,
+            count_only: false,
+            nonzeros: 0,
             num_public: public.len(),
             public,
             witness: Vec::new(),
@@ -160,6 +165,15 @@ impl Builder {
         Builder {
             structure_only: true,
             ..Builder::new(vec![Fr::zero(); num_public], build_matrices)
+        }
+    }
+
+    /// A structure builder that builds every row but keeps only the count of its nonzeros
+    /// ([`Synthesis::nonzeros`]): the size of the matrices without their memory.
+    pub fn for_counting(num_public: usize) -> Self {
+        Builder {
+            count_only: true,
+            ..Builder::for_structure(num_public, true)
         }
     }
 
@@ -203,7 +217,11 @@ impl Builder {
         b: impl FnOnce() -> Lc,
         c: impl FnOnce() -> Lc,
     ) {
-        if self.build_matrices {
+        if self.count_only {
+            let nonzero = |lc: Lc| lc.terms().filter(|(_, c)| !c.is_zero()).count();
+            self.nonzeros += nonzero(a()) + nonzero(b()) + nonzero(c());
+            self.a.row_ptr.push(self.a.cols.len());
+        } else if self.build_matrices {
             self.a.push_row(&a());
             self.b.push_row(&b());
             self.c.push_row(&c());
@@ -251,6 +269,11 @@ impl Builder {
         z.extend_from_slice(&self.public);
         z.extend_from_slice(&self.witness);
         let num_constraints = self.a.num_rows();
+        let nonzeros = if self.count_only {
+            self.nonzeros
+        } else {
+            self.a.nnz() + self.b.nnz() + self.c.nnz()
+        };
         Synthesis {
             r1cs: R1cs {
                 num_instance: 1 + self.num_public,
@@ -261,6 +284,7 @@ impl Builder {
             },
             assignment: z,
             num_constraints,
+            nonzeros,
             regions: self.regions,
         }
     }
@@ -274,6 +298,9 @@ pub struct Synthesis {
     pub assignment: Vec<Fr>,
     /// The number of constraints, also when matrices were not built.
     pub num_constraints: usize,
+    /// Nonzeros of A, B and C together (counted without the matrices by
+    /// [`Builder::for_counting`]; zero when matrices were not built).
+    pub nonzeros: usize,
     /// `(first constraint, layer label)` for every region, in order.
     pub regions: Vec<(usize, String)>,
 }
@@ -297,6 +324,27 @@ mod tests {
         let mut bad = s.assignment.clone();
         bad[3] += Fr::one();
         assert_eq!(s.r1cs.first_unsatisfied(&bad), Some(0));
+    }
+
+    #[test]
+    fn counting_mode_counts_the_nonzeros_matrices_would_hold() {
+        let build = |mut b: Builder| {
+            let x = b.alloc(Fr::from(2u64));
+            let y = b.alloc(Fr::from(3u64));
+            let p = b.public(0);
+            b.enforce(|| x.into(), || y.into(), || p.into());
+            let mut lc = Lc::from(x);
+            lc.add_term(y, Fr::zero());
+            lc.add_term(p, Fr::from(4u64));
+            b.enforce_zero(|| lc);
+            b.finish()
+        };
+        let built = build(Builder::for_structure(1, true));
+        let counted = build(Builder::for_counting(1));
+        assert_eq!(built.nonzeros, 6);
+        assert_eq!(counted.nonzeros, built.nonzeros);
+        assert_eq!(counted.num_constraints, 2);
+        assert_eq!(counted.r1cs.a.nnz(), 0, "nothing is stored");
     }
 
     #[test]

@@ -34,16 +34,6 @@ pub fn cut(g: &mut QGraph, size: &CircuitSize, max: usize) -> Vec<String> {
     notes
 }
 
-fn shape_of_size(size: &CircuitSize, nonzeros: usize) -> CircuitShape {
-    let num_instance = size.public_inputs + 1;
-    CircuitShape {
-        constraints: size.constraints,
-        num_instance,
-        num_witness: size.variables - num_instance,
-        nonzeros,
-    }
-}
-
 /// What one circuit costs, as compile prints it.
 fn cost_row(label: &str, constraints: usize, shape: &CircuitShape) {
     println!(
@@ -61,15 +51,16 @@ fn cost_header() {
     );
 }
 
-/// The unsplit model's key size and memory estimates (its matrices are built to count them).
+/// The unsplit model's key size and memory estimates (its matrices' nonzeros are counted,
+/// not built, so this costs no memory for a model of any size).
 pub fn print_unsplit(file: &CircuitFile, size: &CircuitSize) {
-    match zkinfer_circuits::constraint_matrices(&file.graph) {
-        Ok(r1cs) => {
+    match file.graph.whole().matrix_counts() {
+        Ok(counts) => {
             cost_header();
-            cost_row("model", size.constraints, &CircuitShape::of(&r1cs));
+            cost_row("model", size.constraints, &CircuitShape::counted(counts));
             println!("peaks are estimates (see `zkinfer_prover::estimate`)");
         }
-        Err(e) => eprintln!("warning: cannot build the matrices to estimate memory: {e}"),
+        Err(e) => eprintln!("warning: cannot count the matrices to estimate memory: {e}"),
     }
 }
 
@@ -83,14 +74,14 @@ pub fn print_segments(
     let g = &file.graph;
     println!("segments ({}):", g.segments.len());
     cost_header();
-    let mut nonzeros = 0;
     let mut key_total = 0;
     let mut over = Vec::new();
     for (k, s) in g.segments.iter().enumerate() {
-        let view = g.segment_view(k);
-        let r1cs = view.constraint_matrices().map_err(|e| e.to_string())?;
-        let shape = CircuitShape::of(&r1cs);
-        nonzeros += shape.nonzeros;
+        let counts = g
+            .segment_view(k)
+            .matrix_counts()
+            .map_err(|e| e.to_string())?;
+        let shape = CircuitShape::counted(counts);
         key_total += shape.proving_key_bytes();
         let label = format!(
             "#{k} nodes {}..{} ({})",
@@ -117,11 +108,8 @@ pub fn print_segments(
         "",
         human_bytes(key_total)
     );
-    cost_row(
-        "unsplit (≈, nonzeros summed)",
-        size.constraints,
-        &shape_of_size(size, nonzeros),
-    );
+    let unsplit = g.whole().matrix_counts().map_err(|e| e.to_string())?;
+    cost_row("unsplit", size.constraints, &CircuitShape::counted(unsplit));
     for (k, s) in g.segments.iter().enumerate().skip(1) {
         let values: usize = s.inputs.iter().map(|&t| g.tensors[t].len()).sum();
         let names: Vec<&str> = s
