@@ -1,5 +1,6 @@
 //! zkinfer-prover: setup, keys, Groth16 proving of model inferences, and the `zkinfer` CLI.
 
+pub mod ceremony;
 pub mod estimate;
 pub mod export_r1cs;
 pub mod groth16;

@@ -182,11 +182,19 @@ fn print_report(
         size.public_inputs,
         hex::encode(file.digest)
     );
+    println!(
+        "ceremony: `zkinfer ceremony init` (or snarkjs groth16 setup) needs a .ptau of power {} or more (e.g. powersOfTau28_hez_final_{}.ptau)",
+        zkinfer_prover::ceremony::init::ptau_power_needed(size.constraints, size.public_inputs),
+        zkinfer_prover::ceremony::init::ptau_power_needed(size.constraints, size.public_inputs).max(8)
+    );
 }
 
 /// `zkinfer setup`.
 pub fn setup(circuit: &Path, pk_path: &Path, vk_path: &Path) -> Result<(), Exit> {
     let c = CircuitFile::read(circuit).map_err(bad)?;
+    eprintln!(
+        "note: `zkinfer setup` draws the key's secrets on this machine, so whoever runs it could forge proofs: use it for development, and a ceremony (`zkinfer ceremony`, README) for keys others rely on"
+    );
     if c.graph.is_segmented() {
         return super::segments::setup(&c, pk_path, vk_path);
     }

@@ -1,6 +1,7 @@
 //! Subcommands of `zkinfer`. Each returns `Result<(), Exit>`; [`run`] turns that into the
 //! process exit code and prints the error.
 
+mod ceremony;
 mod commands;
 mod demo;
 mod progress;
@@ -176,6 +177,12 @@ enum Command {
         #[arg(long)]
         vk: PathBuf,
     },
+    /// A trusted setup nobody has to trust: snarkjs-compatible phase-2 ceremony steps on
+    /// .zkey files (then `import-zkey`).
+    Ceremony {
+        #[command(subcommand)]
+        step: ceremony::CeremonyCommand,
+    },
     /// The whole flow on the bundled digits MLP: compile, setup, prove, verify.
     Demo {
         #[arg(long, env = "ZKINFER_BACKEND", default_value = "cpu")]
@@ -273,6 +280,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             pk,
             vk,
         } => commands::import_zkey(&circuit, &zkey, &pk, &vk),
+        Command::Ceremony { step } => ceremony::run(step),
         Command::Demo { backend } => demo::run(&backend),
     };
     match result {

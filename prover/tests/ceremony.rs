@@ -1,14 +1,19 @@
-//! Keys from a snarkjs ceremony: our circuit exported as `.r1cs`, snarkjs's Powers of Tau,
-//! `groth16 setup` and a phase-2 contribution, then `zkinfer import-zkey`: proofs from the
-//! imported key (snarkjs's QAP reduction) verify with our verifier, with the exported Solidity
-//! verifier (solc-js, revm) and with `snarkjs groth16 verify`, and a changed output fails in all;
-//! a zkey for another circuit, or with one coefficient changed, is refused (exit 2).
+//! A ceremony mixing snarkjs and zkinfer, end to end, on the digits MLP: our circuit exported
+//! as `.r1cs`; snarkjs's Powers of Tau (2^11); `zkinfer ceremony init` (byte for byte what
+//! `snarkjs groth16 setup` writes); contributions by snarkjs, zkinfer, snarkjs, then a zkinfer
+//! beacon (byte for byte snarkjs's beacon); `snarkjs zkey verify` and `zkinfer ceremony
+//! verify` accept it; a tampered contribution is rejected by both, ours naming it; a `.ptau`
+//! with an inconsistent point is refused. Then `zkinfer import-zkey`: proofs from the final
+//! key (snarkjs's QAP reduction) verify with our verifier, with the exported Solidity verifier
+//! (solc-js, revm) and with `snarkjs groth16 verify`, and a changed output fails; a zkey for
+//! another circuit, or with one coefficient changed, is refused (exit 2).
 //!
 //! Needs `.ci/install-node-tools.sh` (snarkjs); skipped with a message when absent, unless `CI`
 //! is set.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use zkinfer_prover::ceremony::{encoding, mpc::MpcParams};
 
 mod common;
 
@@ -66,8 +71,16 @@ fn section(b: &[u8], ty: u32) -> (usize, usize) {
     panic!("no section {ty}");
 }
 
+/// `snarkjs zkey verify`: whether it says the key is valid (its exit code agreeing).
+fn snarkjs_accepts(sj: &Path, r1cs: &str, ptau: &str, zkey: &str) -> bool {
+    let (code, out, err) = run(&mut node(sj, &["zkey", "verify", r1cs, ptau, zkey]));
+    let okay = out.contains("ZKey Ok!");
+    assert_eq!(okay, code == 0, "stdout: {out}\nstderr: {err}");
+    okay
+}
+
 #[test]
-fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
+fn a_mixed_snarkjs_and_zkinfer_ceremony_verifies_everywhere_and_its_keys_prove() {
     let Some(sj) = snarkjs() else {
         return;
     };
@@ -123,38 +136,216 @@ fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
             &p("final.ptau"),
         ],
     ));
-    ok(&mut node(
-        &sj,
-        &[
-            "groth16",
-            "setup",
-            &p("m.r1cs"),
-            &p("final.ptau"),
+    eprintln!("snarkjs ptau (2^11): {:.1} s", t.elapsed().as_secs_f64());
+    let (r1cs, ptau) = (p("m.r1cs"), p("final.ptau"));
+
+    // zkinfer's initial key is snarkjs's, byte for byte.
+    let timed = |what: &str, cmd: &mut Command| {
+        let t = std::time::Instant::now();
+        let out = ok(cmd);
+        eprintln!("{what}: {:.2} s", t.elapsed().as_secs_f64());
+        out
+    };
+    timed(
+        "zkinfer ceremony init",
+        &mut zkinfer(&[
+            "ceremony",
+            "init",
+            "--circuit",
+            &p("m.zkc"),
+            "--ptau",
+            &ptau,
+            "--out",
             &p("m0.zkey"),
-        ],
-    ));
+        ]),
+    );
+    timed(
+        "snarkjs groth16 setup",
+        &mut node(&sj, &["groth16", "setup", &r1cs, &ptau, &p("sj0.zkey")]),
+    );
+    assert!(
+        std::fs::read(p("m0.zkey")).unwrap() == std::fs::read(p("sj0.zkey")).unwrap(),
+        "zkinfer ceremony init and snarkjs groth16 setup wrote different keys"
+    );
+
+    // Contributors: snarkjs, zkinfer, snarkjs, then a zkinfer beacon.
+    timed(
+        "snarkjs zkey contribute",
+        &mut node(
+            &sj,
+            &[
+                "zkey",
+                "contribute",
+                &p("m0.zkey"),
+                &p("m1.zkey"),
+                "--name=alice",
+                "-e=one",
+            ],
+        ),
+    );
+    let out = timed(
+        "zkinfer ceremony contribute",
+        &mut zkinfer(&[
+            "ceremony",
+            "contribute",
+            "--in",
+            &p("m1.zkey"),
+            "--out",
+            &p("m2.zkey"),
+            "--name",
+            "bob",
+            "--entropy",
+            "two",
+        ]),
+    );
+    assert!(
+        out.contains("contribution #2") && out.contains("Contribution Hash"),
+        "{out}"
+    );
     ok(&mut node(
         &sj,
         &[
             "zkey",
             "contribute",
-            &p("m0.zkey"),
-            &p("m1.zkey"),
-            "--name=ci",
-            "-e=phase two",
+            &p("m2.zkey"),
+            &p("m3.zkey"),
+            "--name=carol",
+            "-e=three",
         ],
     ));
-    eprintln!(
-        "snarkjs ptau (2^11), setup and one contribution: {:.1} s",
-        t.elapsed().as_secs_f64()
+    let beacon = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    timed(
+        "zkinfer ceremony beacon",
+        &mut zkinfer(&[
+            "ceremony",
+            "beacon",
+            "--in",
+            &p("m3.zkey"),
+            "--out",
+            &p("m4.zkey"),
+            "--beacon",
+            beacon,
+            "--iterations",
+            "10",
+            "--name",
+            "final",
+        ]),
     );
+    // A beacon is reproducible: snarkjs's is the same file.
+    ok(&mut node(
+        &sj,
+        &[
+            "zkey",
+            "beacon",
+            &p("m3.zkey"),
+            &p("sj4.zkey"),
+            beacon,
+            "10",
+            "-n=final",
+        ],
+    ));
+    assert!(
+        std::fs::read(p("m4.zkey")).unwrap() == std::fs::read(p("sj4.zkey")).unwrap(),
+        "zkinfer's and snarkjs's beacons differ"
+    );
+
+    // Both tools accept the ceremony.
+    let t = std::time::Instant::now();
+    assert!(snarkjs_accepts(&sj, &r1cs, &ptau, &p("m4.zkey")));
+    eprintln!("snarkjs zkey verify: {:.2} s", t.elapsed().as_secs_f64());
+    let out = timed(
+        "zkinfer ceremony verify",
+        &mut zkinfer(&[
+            "ceremony",
+            "verify",
+            "--circuit",
+            &p("m.zkc"),
+            "--ptau",
+            &ptau,
+            "--zkey",
+            &p("m4.zkey"),
+        ]),
+    );
+    assert!(out.contains("valid: 4 contributions"), "{out}");
+    for name in ["alice", "bob", "carol", "final"] {
+        assert!(out.contains(name), "{out}");
+    }
+
+    // A tampered contribution: bob's public key no longer matches his transcript.
+    let mut z = std::fs::read(p("m4.zkey")).unwrap();
+    let (at, size) = section(&z, 10);
+    let mut mpc = MpcParams::parse(&z[at..at + size]).unwrap();
+    mpc.contributions[1].g1_sx = mpc.contributions[1].g1_s;
+    z[at..at + size].copy_from_slice(&mpc.to_bytes());
+    std::fs::write(p("tampered.zkey"), &z).unwrap();
+    assert!(!snarkjs_accepts(&sj, &r1cs, &ptau, &p("tampered.zkey")));
+    let verify = |zkey: &str, circuit: &str| {
+        run(&mut zkinfer(&[
+            "ceremony",
+            "verify",
+            "--circuit",
+            circuit,
+            "--ptau",
+            &ptau,
+            "--zkey",
+            zkey,
+        ]))
+    };
+    let (code, _, err) = verify(&p("tampered.zkey"), &p("m.zkc"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("contribution #2 ('bob')"), "{err}");
+    // A contributor who changed δ but did not divide L by it.
+    let mut z = std::fs::read(p("m4.zkey")).unwrap();
+    let old = std::fs::read(p("m3.zkey")).unwrap();
+    let (at, size) = section(&z, 8);
+    let (at_old, _) = section(&old, 8);
+    z[at..at + size].copy_from_slice(&old[at_old..at_old + size]);
+    std::fs::write(p("stale.zkey"), &z).unwrap();
+    let (code, _, err) = verify(&p("stale.zkey"), &p("m.zkc"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("section 8"), "{err}");
+
+    // A .ptau whose Lagrange points do not match its powers is refused before any key is made.
+    let mut bad_ptau = std::fs::read(&ptau).unwrap();
+    let (at, _) = section(&bad_ptau, 12);
+    let mut g = Vec::new();
+    encoding::put_g1_lem(&ark_bn254::G1Affine::new(1u64.into(), 2u64.into()), &mut g);
+    let k = at + (2048 - 1 + 5) * 64; // point 5 of the 2^11 Lagrange basis
+    bad_ptau[k..k + 64].copy_from_slice(&g);
+    std::fs::write(p("bad.ptau"), &bad_ptau).unwrap();
+    let (code, _, err) = run(&mut zkinfer(&[
+        "ceremony",
+        "init",
+        "--circuit",
+        &p("m.zkc"),
+        "--ptau",
+        &p("bad.ptau"),
+        "--out",
+        &p("x.zkey"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Lagrange"), "{err}");
+    // One not prepared for phase 2, and one too small, are named as such.
+    let (code, _, err) = run(&mut zkinfer(&[
+        "ceremony",
+        "init",
+        "--circuit",
+        &p("m.zkc"),
+        "--ptau",
+        &p("pot1.ptau"),
+        "--out",
+        &p("x.zkey"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("prepare phase2"), "{err}");
+    assert!(!Path::new(&p("x.zkey")).exists());
 
     let out = ok(&mut zkinfer(&[
         "import-zkey",
         "--circuit",
         &p("m.zkc"),
         "--zkey",
-        &p("m1.zkey"),
+        &p("m4.zkey"),
         "--pk",
         &p("m.pk"),
         "--vk",
@@ -198,7 +389,7 @@ fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
             "zkey",
             "export",
             "verificationkey",
-            &p("m1.zkey"),
+            &p("m4.zkey"),
             &p("vk.json"),
         ],
     ));
@@ -294,7 +485,7 @@ fn keys_from_a_snarkjs_ceremony_prove_and_verify_everywhere() {
         "--circuit",
         &p("other.zkc"),
         "--zkey",
-        &p("m1.zkey"),
+        &p("m4.zkey"),
         "--pk",
         &p("x.pk"),
         "--vk",
