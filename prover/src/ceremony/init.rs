@@ -7,7 +7,7 @@
 use super::binfile::{start_section, write_header, write_section};
 use super::encoding::{g1_uncompressed, g1s_to_lem, g2_uncompressed, g2s_to_lem, G1_BYTES};
 use super::mpc::MpcParams;
-use super::ptau::Ptau;
+use super::ptau::{CheckedPoints, Ptau};
 use super::zkey_file::{section, Groth16Header};
 use super::CeremonyError;
 use crate::export_r1cs::merged_row;
@@ -27,6 +27,8 @@ use zkinfer_circuits::r1cs::R1cs;
 pub struct InitSummary {
     pub header: Groth16Header,
     pub cs_hash: [u8; 64],
+    /// Seconds per stage: checking the .ptau, computing the points, hashing, writing.
+    pub stages: Vec<(&'static str, f64)>,
 }
 
 /// snarkjs's domain for a circuit: the smallest power of two above constraints + public
@@ -47,7 +49,7 @@ pub fn ptau_power_needed(constraints: usize, public_inputs: usize) -> u32 {
     }
 }
 
-/// `p · s`, cheap when `s` or `−s` is below 2^64 (most of our coefficients).
+/// `p · s`, cheap when `s` or `−s` is below 2^64.
 fn times<C: SWCurveConfig<ScalarField = Fr>>(p: &Affine<C>, s: &Fr) -> Projective<C> {
     let small = |b: &ark_ff::BigInt<4>| b.0[1..].iter().all(|&l| l == 0);
     let b = s.into_bigint();
@@ -58,7 +60,9 @@ fn times<C: SWCurveConfig<ScalarField = Fr>>(p: &Affine<C>, s: &Fr) -> Projectiv
     if small(&nb) {
         return -p.mul_bigint([nb.0[0]]);
     }
-    *p * s
+    // A full-size scalar: through the projective multiplication, which uses BN254's GLV
+    // endomorphism (the affine one is plain double-and-add).
+    p.into_group() * s
 }
 
 /// Per column, Σ coefficient · base over its entries `(column, base, coefficient)`.
@@ -126,15 +130,24 @@ pub fn init(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<InitSummary, Cer
             power + 1
         )));
     }
-    let mono = ptau.check(d)?;
-    let alpha1 = ptau.g1s(4, 0, 1)?[0];
-    let beta1 = ptau.g1s(5, 0, 1)?[0];
-    let beta2 = ptau.g2s(6, 0, 1)?[0];
-    let tau = ptau.g1s(12, d as u64 - 1, d)?;
-    let tau2 = ptau.g2s(13, d as u64 - 1, d)?;
-    let alpha_tau = ptau.g1s(14, d as u64 - 1, d)?;
-    let beta_tau = ptau.g1s(15, d as u64 - 1, d)?;
+    let mut stages = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut stage = |name: &'static str| {
+        stages.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
+    let CheckedPoints {
+        alpha1,
+        beta1,
+        beta2,
+        tau_powers: mono,
+        tau,
+        tau2,
+        alpha_tau,
+        beta_tau,
+    } = ptau.check(d)?;
     let h_raw = ptau.lagrange_raw(12, 2 * d)?;
+    stage("read and check the .ptau");
 
     // Entries per target, and the coefficients section, in the .r1cs's term order.
     let (mut a, mut b, mut l) = (Vec::new(), Vec::new(), Vec::new());
@@ -190,6 +203,7 @@ pub fn init(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<InitSummary, Cer
     let lc = column_sums(n_vars, &l, &l_bases);
     drop(l);
     let (ic, c_points) = lc.split_at(n_public + 1);
+    stage("compute A, B, C and IC");
 
     // The circuit hash, in snarkjs's order.
     let header = Groth16Header {
@@ -236,6 +250,7 @@ pub fn init(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<InitSummary, Cer
         h.update(g2_uncompressed(p));
     }
     let cs_hash: [u8; 64] = h.finalize().into();
+    stage("hash the circuit");
     let mpc = MpcParams {
         cs_hash,
         contributions: Vec::new(),
@@ -258,5 +273,10 @@ pub fn init(r1cs: &R1cs, ptau: &mut Ptau, out: &Path) -> Result<InitSummary, Cer
         write_section(w, section::CONTRIBUTIONS, &mpc.to_bytes())
     })
     .map_err(|e| CeremonyError::from_key_file(e, out))?;
-    Ok(InitSummary { header, cs_hash })
+    stage("write");
+    Ok(InitSummary {
+        header,
+        cs_hash,
+        stages,
+    })
 }

@@ -206,3 +206,57 @@ pub fn format_hash(h: &[u8; 64]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::CurveGroup;
+    use ark_std::UniformRand;
+
+    fn sample() -> MpcParams {
+        let mut rng = ark_std::test_rng();
+        let g1 = |r: &mut _| ark_bn254::G1Projective::rand(r).into_affine();
+        let c = |r: &mut _, name: Option<&str>, beacon| Contribution {
+            delta_after: g1(r),
+            g1_s: g1(r),
+            g1_sx: g1(r),
+            g2_spx: ark_bn254::G2Projective::rand(r).into_affine(),
+            transcript: [7; 64],
+            name: name.map(String::from),
+            beacon,
+        };
+        MpcParams {
+            cs_hash: [3; 64],
+            contributions: vec![
+                c(&mut rng, Some("alice"), None),
+                c(&mut rng, None, None),
+                c(
+                    &mut rng,
+                    Some("final"),
+                    Some(Beacon {
+                        hash: vec![1, 2, 3],
+                        iterations_exp: 10,
+                    }),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn contributions_round_trip_and_truncation_is_an_error() {
+        let m = sample();
+        let b = m.to_bytes();
+        assert_eq!(MpcParams::parse(&b).unwrap(), m);
+        assert!(MpcParams::parse(&b[..b.len() - 1]).is_err());
+        let mut off_curve = b.clone();
+        off_curve[68] ^= 1; // the first contribution's δ
+        assert!(MpcParams::parse(&off_curve).is_err());
+    }
+
+    #[test]
+    fn names_keep_their_first_64_characters() {
+        let long: String = "é".repeat(100);
+        assert_eq!(truncate_name(&long).chars().count(), 64);
+        assert_eq!(truncate_name("bob"), "bob");
+    }
+}

@@ -16,6 +16,20 @@ use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rand::RngCore;
 use std::path::Path;
 
+/// What a circuit of domain d takes from a `.ptau`, checked by [`Ptau::check`].
+pub struct CheckedPoints {
+    pub alpha1: G1Affine,
+    pub beta1: G1Affine,
+    pub beta2: G2Affine,
+    /// τ^i·G1 for i < 2d (or as many as the file has).
+    pub tau_powers: Vec<G1Affine>,
+    /// The Lagrange basis of the domain at τ: L_i(τ)·G1, L_i(τ)·G2, αL_i(τ)·G1, βL_i(τ)·G1.
+    pub tau: Vec<G1Affine>,
+    pub tau2: Vec<G2Affine>,
+    pub alpha_tau: Vec<G1Affine>,
+    pub beta_tau: Vec<G1Affine>,
+}
+
 /// An open, phase-2-prepared `.ptau`.
 pub struct Ptau {
     pub bin: BinFile,
@@ -131,13 +145,15 @@ impl Ptau {
 
     /// Checks what a circuit of domain `d` takes from this file: τ·G1 to 2d, the rest to d.
     /// - the first powers are the generators, and τ, α, β are not zero;
-    /// - each of τ^i·G1, τ^i·G2, ατ^i·G1, βτ^i·G1 is its predecessor times τ, and βτ^0·G1
-    ///   matches β·G2 (pairings on random linear combinations of consecutive powers);
-    /// - each Lagrange section equals the inverse FFT of its powers (a random linear
-    ///   combination on both sides, no pairing needed).
+    /// - τ·G2 matches τ·G1; each of τ^i·G1, ατ^i·G1, βτ^i·G1 is its predecessor times τ,
+    ///   and β·G1 matches β·G2 (pairings on random linear combinations of consecutive
+    ///   powers);
+    /// - each Lagrange G1 section equals the inverse FFT of its powers (a random linear
+    ///   combination on both sides, no pairing needed), and the Lagrange τ·G2 points match
+    ///   the Lagrange τ·G1 points (one pairing on a random linear combination).
     ///
-    /// Returns the powers τ^i·G1 it read (for the circuit hash).
-    pub fn check(&mut self, d: usize) -> Result<Vec<G1Affine>, CeremonyError> {
+    /// Returns the points it read and checked.
+    pub fn check(&mut self, d: usize) -> Result<CheckedPoints, CeremonyError> {
         let n = 1usize << self.power;
         if d > n {
             return Err(self.bin.bad(format!(
@@ -147,7 +163,9 @@ impl Ptau {
             )));
         }
         let t1 = self.g1s(2, 0, (2 * d).min(2 * n - 1))?;
-        let t2 = self.g2s(3, 0, d)?;
+        // Of τ^i·G2 only τ^0 and τ^1 enter the checks: the Lagrange τ·G2 points the key
+        // takes are checked against the Lagrange τ·G1 points directly.
+        let t2 = self.g2s(3, 0, 2)?;
         let a1 = self.g1s(4, 0, d)?;
         let b1 = self.g1s(5, 0, d)?;
         let beta2 = self.g2s(6, 0, 1)?[0];
@@ -162,18 +180,17 @@ impl Ptau {
             return fail("the first powers are not the generators");
         }
         if d < 2 {
-            return Ok(t1);
+            return fail("a domain of one point");
         }
         let chain1 = |p: &[G1Affine]| {
             let r = random_scalars(p.len() - 1);
             same_ratio(msm1(&p[..p.len() - 1], &r), msm1(&p[1..], &r), g2, t2[1])
         };
+        if !same_ratio(g1, t1[1], g2, t2[1]) {
+            return fail("τ·G2 does not match τ·G1");
+        }
         if !chain1(&t1) {
             return fail("τ^i·G1 is not a chain of powers of τ");
-        }
-        let r = random_scalars(d - 1);
-        if !same_ratio(g1, t1[1], msm2(&t2[..d - 1], &r), msm2(&t2[1..], &r)) {
-            return fail("τ^i·G2 does not match τ^i·G1");
         }
         if !chain1(&a1) {
             return fail("ατ^i·G1 is not a chain of powers of τ");
@@ -196,25 +213,35 @@ impl Ptau {
                 .ifft(&r);
             // At the largest size the top power is absent; snarkjs takes it as zero.
             let k = mono.len().min(size);
-            Ok::<bool, CeremonyError>(msm1(&l, &r) == msm1(&mono[..k], &c[..k]))
+            Ok::<_, CeremonyError>((msm1(&l, &r) == msm1(&mono[..k], &c[..k]), l))
         };
-        if !lagrange_g1(self, 12, d, &t1)? || !lagrange_g1(self, 12, 2 * d, &t1)? {
+        let (ok, lagrange_tau) = lagrange_g1(self, 12, d, &t1)?;
+        if !ok || !lagrange_g1(self, 12, 2 * d, &t1)?.0 {
             return fail("the Lagrange τ·G1 section does not match τ^i·G1");
         }
-        if !lagrange_g1(self, 14, d, &a1)? {
+        let (ok, alpha_tau) = lagrange_g1(self, 14, d, &a1)?;
+        if !ok {
             return fail("the Lagrange ατ·G1 section does not match ατ^i·G1");
         }
-        if !lagrange_g1(self, 15, d, &b1)? {
+        let (ok, beta_tau) = lagrange_g1(self, 15, d, &b1)?;
+        if !ok {
             return fail("the Lagrange βτ·G1 section does not match βτ^i·G1");
         }
+        // Lagrange τ·G2 against Lagrange τ·G1: e(Σ r_j L_j·G1, G2) = e(G1, Σ r_j L_j·G2).
         let l2 = self.g2s(13, d as u64 - 1, d)?;
         let r = random_scalars(d);
-        let c = Radix2EvaluationDomain::<Fr>::new(d)
-            .expect("a power-of-two domain")
-            .ifft(&r);
-        if msm2(&l2, &r) != msm2(&t2, &c) {
-            return fail("the Lagrange τ·G2 section does not match τ^i·G2");
+        if !same_ratio(g1, msm1(&lagrange_tau, &r), g2, msm2(&l2, &r)) {
+            return fail("the Lagrange τ·G2 section does not match the Lagrange τ·G1 section");
         }
-        Ok(t1)
+        Ok(CheckedPoints {
+            alpha1: a1[0],
+            beta1: b1[0],
+            beta2,
+            tau_powers: t1,
+            tau: lagrange_tau,
+            tau2: l2,
+            alpha_tau,
+            beta_tau,
+        })
     }
 }

@@ -104,6 +104,12 @@ pub fn run(cmd: CeremonyCommand) -> Result<(), Exit> {
                 size_of(&out),
                 start.elapsed().as_secs_f64()
             );
+            let stages: Vec<String> = s
+                .stages
+                .iter()
+                .map(|(name, t)| format!("{name} {t:.2} s"))
+                .collect();
+            println!("  {}", stages.join(", "));
             println!("Circuit Hash:\n{}", format_hash(&s.cs_hash));
         }
         CeremonyCommand::Contribute {
