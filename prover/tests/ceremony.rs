@@ -304,6 +304,20 @@ fn a_mixed_snarkjs_and_zkinfer_ceremony_verifies_everywhere_and_its_keys_prove()
     let (code, _, err) = verify(&p("stale.zkey"), &p("m.zkc"));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("section 8"), "{err}");
+    // Not a zkey at all, and a missing one: bad input (exit 2), not "invalid".
+    let (code, _, err) = verify(&r1cs, &p("m.zkc"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a .zkey"), "{err}");
+    let (code, _, err) = run(&mut zkinfer(&[
+        "ceremony",
+        "contribute",
+        "--in",
+        &p("missing.zkey"),
+        "--out",
+        &p("y.zkey"),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot read"), "{err}");
 
     // A .ptau whose Lagrange points do not match its powers is refused before any key is made.
     let mut bad_ptau = std::fs::read(&ptau).unwrap();
@@ -313,29 +327,15 @@ fn a_mixed_snarkjs_and_zkinfer_ceremony_verifies_everywhere_and_its_keys_prove()
     let k = at + (2048 - 1 + 5) * 64; // point 5 of the 2^11 Lagrange basis
     bad_ptau[k..k + 64].copy_from_slice(&g);
     std::fs::write(p("bad.ptau"), &bad_ptau).unwrap();
-    let (code, _, err) = run(&mut zkinfer(&[
-        "ceremony",
-        "init",
-        "--circuit",
-        &p("m.zkc"),
-        "--ptau",
-        &p("bad.ptau"),
-        "--out",
-        &p("x.zkey"),
-    ]));
+    let init_with = |ptau: &str| {
+        let args = ["ceremony", "init", "--circuit", &p("m.zkc"), "--ptau", ptau];
+        run(zkinfer(&args).args(["--out", &p("x.zkey")]))
+    };
+    let (code, _, err) = init_with(&p("bad.ptau"));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("Lagrange"), "{err}");
-    // One not prepared for phase 2, and one too small, are named as such.
-    let (code, _, err) = run(&mut zkinfer(&[
-        "ceremony",
-        "init",
-        "--circuit",
-        &p("m.zkc"),
-        "--ptau",
-        &p("pot1.ptau"),
-        "--out",
-        &p("x.zkey"),
-    ]));
+    // One not prepared for phase 2 is named as such.
+    let (code, _, err) = init_with(&p("pot1.ptau"));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("prepare phase2"), "{err}");
     assert!(!Path::new(&p("x.zkey")).exists());
