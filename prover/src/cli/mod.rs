@@ -4,6 +4,7 @@
 mod ceremony;
 mod commands;
 mod demo;
+mod node;
 mod progress;
 mod segments;
 
@@ -183,6 +184,27 @@ enum Command {
         #[command(subcommand)]
         step: ceremony::CeremonyCommand,
     },
+    /// Run the compute node: an HTTP service answering inferences with signed receipts and
+    /// proving them on challenge (`zkinfer serve --help`; runs the zkinfer-node binary).
+    #[command(disable_help_flag = true)]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Take proving jobs from a node's Redis Stream (`zkinfer worker --help`; runs the
+    /// zkinfer-node binary).
+    #[command(disable_help_flag = true)]
+    Worker {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Challenge a sample of a node's receipts and check the proofs (`zkinfer audit --help`;
+    /// runs the zkinfer-node binary).
+    #[command(disable_help_flag = true)]
+    Audit {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// The whole flow on the bundled digits MLP: compile, setup, prove, verify.
     Demo {
         #[arg(long, env = "ZKINFER_BACKEND", default_value = "cpu")]
@@ -281,6 +303,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             vk,
         } => commands::import_zkey(&circuit, &zkey, &pk, &vk),
         Command::Ceremony { step } => ceremony::run(step),
+        Command::Serve { args } => node::forward("serve", args),
+        Command::Worker { args } => node::forward("worker", args),
+        Command::Audit { args } => node::forward("audit", args),
         Command::Demo { backend } => demo::run(&backend),
     };
     match result {

@@ -1,0 +1,156 @@
+//! Shared by the node's service tests: a models directory (the digits MLP, compiled and set
+//! up once per test binary) and a node process on a free loopback port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use zkinfer_circuits::{BitsPolicy, CircuitFile, Settings};
+
+/// The bearer token the test nodes use.
+pub const TOKEN: &str = "test-token";
+
+/// A file of the repository's `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "zkinfer-node-{tag}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_suffix()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// `mlp.zkc`, `mlp.pk`, `mlp.vk` (digits MLP at `--input-bits 9`), made once.
+pub fn models_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = temp_dir("models");
+        let bytes = std::fs::read(fixture("mlp/model.onnx")).unwrap();
+        let settings = Settings {
+            input_bits: 9,
+            ..Settings::default()
+        };
+        let g = zkinfer_circuits::compile_calibrated(
+            &bytes,
+            &settings,
+            &BitsPolicy::WorstCase { max_bits: 48 },
+        )
+        .unwrap()
+        .graph;
+        let c = CircuitFile::new(g, &bytes);
+        std::fs::write(dir.join("mlp.zkc"), c.to_bytes()).unwrap();
+        let (pk, vk) = zkinfer_prover::setup(&c, &mut rand::rngs::OsRng).unwrap();
+        pk.write(&dir.join("mlp.pk")).unwrap();
+        vk.write(&dir.join("mlp.vk")).unwrap();
+        dir
+    })
+}
+
+/// A running node; killed (SIGKILL) when dropped.
+pub struct Node {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Node {
+    /// Starts `zkinfer-node serve` on 127.0.0.1 with a free port (the OS picks it), with
+    /// extra arguments and environment; waits for its "listening on" line.
+    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer-node"));
+        cmd.args(["serve", "--models"])
+            .arg(models_dir())
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start zkinfer-node");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Node { child, url }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let r = ureq::post(&format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .set("Content-Type", "application/json")
+            .send_string(body);
+        response(r)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        response(ureq::get(&format!("{}{path}", self.url)).call())
+    }
+
+    /// Polls a job until it is done or failed (panics after `timeout`).
+    pub fn wait_job(&self, id: &str, timeout: Duration) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let (code, v) = self.get(&format!("/v1/jobs/{id}"));
+            assert_eq!(code, 200, "{v}");
+            if v["status"] == "done" || v["status"] == "failed" {
+                return v;
+            }
+            assert!(start.elapsed() < timeout, "job {id} still {}", v["status"]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn response(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let code = resp.status();
+    let text = resp.into_string().unwrap();
+    let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (code, v)
+}
+
+/// The MLP fixture's input body.
+pub fn mlp_input() -> String {
+    std::fs::read_to_string(fixture("mlp/input.json")).unwrap()
+}
