@@ -138,9 +138,17 @@ impl Node {
             return Ok(());
         };
         let jobs = self.store.unfinished()?;
-        let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
-        for job in jobs {
-            match crate::queue::result(&mut con, &job.id)? {
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        // Two round trips per tick whatever the number of jobs in flight.
+        let (results, started) = {
+            let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                crate::queue::results(&mut con, &ids)?,
+                crate::queue::started_many(&mut con, &ids)?,
+            )
+        };
+        for ((job, result), started) in jobs.iter().zip(results).zip(started) {
+            match result {
                 Some(r) => {
                     let outcome = match (r.proof, r.error) {
                         (Some(p), _) => Ok((p, r.prove_seconds)),
@@ -153,9 +161,7 @@ impl Node {
                         }
                     }
                 }
-                None if job.status == "queued" && crate::queue::started(&mut con, &job.id)? => {
-                    self.store.mark_running(&job.id)?;
-                }
+                None if job.status == "queued" && started => self.store.mark_running(&job.id)?,
                 None => {}
             }
         }

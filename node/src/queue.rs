@@ -99,6 +99,28 @@ pub fn result(con: &mut Connection, job: &str) -> redis::RedisResult<Option<JobR
     Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+/// The results of many jobs in one round trip (`MGET`), in order.
+pub fn results(con: &mut Connection, jobs: &[&str]) -> redis::RedisResult<Vec<Option<JobResult>>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = jobs.iter().map(|j| result_key(j)).collect();
+    let v: Vec<Option<String>> = redis::cmd("MGET").arg(keys).query(con)?;
+    Ok(v.into_iter()
+        .map(|s| s.and_then(|s| serde_json::from_str(&s).ok()))
+        .collect())
+}
+
+/// Which of many jobs a worker has started, in one round trip (`MGET`), in order.
+pub fn started_many(con: &mut Connection, jobs: &[&str]) -> redis::RedisResult<Vec<bool>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = jobs.iter().map(|j| started_key(j)).collect();
+    let v: Vec<Option<String>> = redis::cmd("MGET").arg(keys).query(con)?;
+    Ok(v.into_iter().map(|s| s.is_some()).collect())
+}
+
 /// Whether a worker has started the job.
 pub fn started(con: &mut Connection, job: &str) -> redis::RedisResult<bool> {
     con.exists(started_key(job))

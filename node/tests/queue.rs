@@ -68,8 +68,9 @@ fn start_redis() -> Option<(Killed, String)> {
     Some((Killed(child), url))
 }
 
-/// A `zkinfer-node worker`; waits for its first line.
-fn start_worker(url: &str, name: &str, env: &[(&str, &str)]) -> Child {
+/// A `zkinfer-node worker` (killed when dropped, a failing test included); waits for its
+/// first line.
+fn start_worker(url: &str, name: &str, env: &[(&str, &str)]) -> Killed {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer-node"));
     cmd.args([
         "worker",
@@ -86,13 +87,13 @@ fn start_worker(url: &str, name: &str, env: &[(&str, &str)]) -> Child {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut worker = Killed(cmd.spawn().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(worker.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert!(line.contains("zkinfer worker"), "{line}");
-    child
+    worker
 }
 
 #[test]
@@ -105,11 +106,7 @@ fn workers_on_a_redis_stream_finish_every_job_once_even_when_one_is_killed() {
     let mut con = queue::connect(&url).unwrap();
 
     // Worker a holds each job 4 s (a test hook), so the kill lands mid-job.
-    let mut a = Killed(start_worker(
-        &url,
-        "a",
-        &[("ZKINFER_NODE_TEST_PROVE_DELAY_MS", "4000")],
-    ));
+    let mut a = start_worker(&url, "a", &[("ZKINFER_NODE_TEST_PROVE_DELAY_MS", "4000")]);
     let (code, first) = node.post("/v1/models/mlp/infer?prove=true", &mlp_input());
     assert_eq!(code, 200, "{first}");
     let first_job = first["job_id"].as_str().unwrap().to_string();
@@ -125,7 +122,7 @@ fn workers_on_a_redis_stream_finish_every_job_once_even_when_one_is_killed() {
     a.0.wait().unwrap();
 
     // Worker b takes the orphaned job over and the new ones.
-    let _b = Killed(start_worker(&url, "b", &[]));
+    let _b = start_worker(&url, "b", &[]);
     let mut served = vec![first];
     for _ in 0..4 {
         let (code, v) = node.post("/v1/models/mlp/infer", &mlp_input());

@@ -11,7 +11,9 @@
 //! Montgomery form with R = 2^256, which is arkworks' own representation; the point at
 //! infinity is all zeros.
 
-use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
+use crate::ceremony::encoding::{g1_from_lem, g2_from_lem, G1_BYTES, G2_BYTES};
+use crate::ceremony::zkey_file::Groth16Header;
+use ark_bn254::{Bn254, Fr, G1Affine, G2Affine};
 use ark_ff::{BigInt, Field, PrimeField, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use std::collections::BTreeMap;
@@ -64,45 +66,23 @@ impl<'a> Cursor<'a> {
         }
         Ok(l)
     }
-    /// A base-field element in Montgomery form (arkworks' representation).
-    fn fq(&mut self) -> Result<Fq, ZkeyError> {
-        let l = self.limbs()?;
-        if BigInt::new(l) >= Fq::MODULUS {
-            return Err(bad(format!(
-                "zkey: section {}: a coordinate is not below q",
-                self.what
-            )));
-        }
-        Ok(Fq::new_unchecked(BigInt::new(l)))
-    }
+    /// A G1 point (the ceremony's LEM decoding: coordinates below q, on the curve).
     fn g1(&mut self) -> Result<G1Affine, ZkeyError> {
-        let (x, y) = (self.fq()?, self.fq()?);
-        if x.is_zero() && y.is_zero() {
-            return Ok(G1Affine::identity());
-        }
-        let p = G1Affine::new_unchecked(x, y);
-        if !p.is_on_curve() {
-            return Err(bad(format!(
-                "zkey: section {}: a G1 point is not on the curve",
-                self.what
-            )));
-        }
-        Ok(p)
+        let what = self.what;
+        g1_from_lem(self.take(G1_BYTES)?).ok_or_else(|| {
+            bad(format!(
+                "zkey: section {what}: a G1 point is not on the curve"
+            ))
+        })
     }
+    /// A G2 point (on the curve and in the prime-order subgroup).
     fn g2(&mut self) -> Result<G2Affine, ZkeyError> {
-        let x = Fq2::new(self.fq()?, self.fq()?);
-        let y = Fq2::new(self.fq()?, self.fq()?);
-        if x.is_zero() && y.is_zero() {
-            return Ok(G2Affine::identity());
-        }
-        let p = G2Affine::new_unchecked(x, y);
-        if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-            return Err(bad(format!(
-                "zkey: section {}: a G2 point is not in the group",
-                self.what
-            )));
-        }
-        Ok(p)
+        let what = self.what;
+        g2_from_lem(self.take(G2_BYTES)?).ok_or_else(|| {
+            bad(format!(
+                "zkey: section {what}: a G2 point is not in the group"
+            ))
+        })
     }
     fn g1s(&mut self, n: usize) -> Result<Vec<G1Affine>, ZkeyError> {
         (0..n).map(|_| self.g1()).collect()
@@ -143,33 +123,15 @@ impl Zkey {
                 "zkey: not a Groth16 key (snarkjs prover type is not 1)",
             ));
         }
-        let mut h = section(2, "Groth16 header")?;
-        let n8q = h.u32()? as usize;
-        let q = h.take(n8q)?;
-        let n8r = h.u32()? as usize;
-        let r = h.take(n8r)?;
-        let le = |m: BigInt<4>| {
-            let mut v = Vec::new();
-            for l in m.0 {
-                v.extend_from_slice(&l.to_le_bytes());
-            }
-            v
-        };
-        if q != le(Fq::MODULUS).as_slice() || r != le(Fr::MODULUS).as_slice() {
-            return Err(bad("zkey: not a BN254 (bn128) key"));
-        }
-        let n_vars = h.u32()? as usize;
-        let n_public = h.u32()? as usize;
-        let domain_size = h.u32()? as usize;
-        if !domain_size.is_power_of_two() || n_public + 1 > n_vars {
-            return Err(bad("zkey: inconsistent sizes in the Groth16 header"));
-        }
-        let alpha_g1 = h.g1()?;
-        let beta_g1 = h.g1()?;
-        let beta_g2 = h.g2()?;
-        let gamma_g2 = h.g2()?;
-        let delta_g1 = h.g1()?;
-        let delta_g2 = h.g2()?;
+        let h = Groth16Header::parse(section(2, "Groth16 header")?.b)
+            .map_err(|e| bad(format!("zkey: {e}")))?;
+        let (n_vars, n_public, domain_size) = (
+            h.n_vars as usize,
+            h.n_public as usize,
+            h.domain_size as usize,
+        );
+        let (alpha_g1, beta_g1, beta_g2, gamma_g2, delta_g1, delta_g2) =
+            (h.alpha1, h.beta1, h.beta2, h.gamma2, h.delta1, h.delta2);
 
         let gamma_abc_g1 = section(3, "IC")?.g1s(n_public + 1)?;
         let mut c = section(4, "coefficients")?;
