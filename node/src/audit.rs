@@ -7,7 +7,10 @@ use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use zkinfer_verifier::{ProofFile, VerifyingKeyFile};
+use zkinfer_verifier::{
+    is_bundle_json, verify_bundle, ProofBundle, ProofFile, SegmentedVerifyingKeyFile,
+    VerifyingKeyFile,
+};
 
 /// How an audit runs.
 pub struct AuditConfig {
@@ -139,27 +142,53 @@ fn challenge(cfg: &AuditConfig, r: &Receipt) -> Outcome {
     }
 }
 
-/// A proof against its receipt.
+/// A proof (a proof.json, or a segmented model's proof bundle) against its receipt: it
+/// verifies under `NAME.vk` of the vk directory, and its circuit, input and output are the
+/// receipt's.
 fn check(cfg: &AuditConfig, r: &Receipt, proof: &serde_json::Value) -> Result<(), String> {
-    let proof = ProofFile::from_json(&proof.to_string()).map_err(|e| format!("proof.json: {e}"))?;
     let vk_path = cfg.vk_dir.join(format!("{}.vk", r.model));
-    let vk = VerifyingKeyFile::read(&vk_path).map_err(|e| format!("{}: {e}", vk_path.display()))?;
-    if hex::encode(vk.digest) != r.circuit {
+    let vk_bytes = std::fs::read(&vk_path).map_err(|e| format!("{}: {e}", vk_path.display()))?;
+    let json = proof.to_string();
+    let (circuit, input, output) = if is_bundle_json(&json) {
+        let bundle = ProofBundle::from_json(&json).map_err(|e| format!("proof bundle: {e}"))?;
+        let vk = SegmentedVerifyingKeyFile::from_bytes(&vk_bytes)
+            .map_err(|e| format!("{} (a segmented model's key): {e}", vk_path.display()))?;
+        check_key(&vk.digest, r, &vk_path)?;
+        verify_bundle(&vk, &bundle).map_err(|e| format!("the proof does not verify: {e}"))?;
+        (
+            bundle.circuit,
+            bundle.input.quantized,
+            bundle.output.quantized,
+        )
+    } else {
+        let proof = ProofFile::from_json(&json).map_err(|e| format!("proof.json: {e}"))?;
+        let vk = VerifyingKeyFile::from_bytes(&vk_bytes)
+            .map_err(|e| format!("{}: {e}", vk_path.display()))?;
+        check_key(&vk.digest, r, &vk_path)?;
+        zkinfer_verifier::verify(&vk, &proof)
+            .map_err(|e| format!("the proof does not verify: {e}"))?;
+        (proof.circuit, proof.input.quantized, proof.output.quantized)
+    };
+    if circuit != r.circuit {
+        return Err("the proof is for another circuit".into());
+    }
+    if tensor_hash(&input) != r.input_hash {
+        return Err("the proof's input is not the one the node signed".into());
+    }
+    if tensor_hash(&output) != r.output_hash {
+        return Err("the proof's output is not the one the node signed".into());
+    }
+    Ok(())
+}
+
+/// The verifying key must be the receipt's circuit's.
+fn check_key(digest: &[u8; 32], r: &Receipt, vk_path: &std::path::Path) -> Result<(), String> {
+    if hex::encode(digest) != r.circuit {
         return Err(format!(
             "the receipt's circuit {} is not {}'s",
             r.circuit,
             vk_path.display()
         ));
-    }
-    zkinfer_verifier::verify(&vk, &proof).map_err(|e| format!("the proof does not verify: {e}"))?;
-    if proof.circuit != r.circuit {
-        return Err("the proof is for another circuit".into());
-    }
-    if tensor_hash(&proof.input.quantized) != r.input_hash {
-        return Err("the proof's input is not the one the node signed".into());
-    }
-    if tensor_hash(&proof.output.quantized) != r.output_hash {
-        return Err("the proof's output is not the one the node signed".into());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! and prove stored requests on a pool of prover threads.
 
 use crate::metrics::Metrics;
-use crate::models::{Model, Models};
+use crate::models::{Model, Models, Proving};
 use crate::receipt::{tensor_hash, NodeKey, Receipt};
 use crate::store::{Job, Store, StoredRequest};
 use rand::RngCore;
@@ -79,7 +79,8 @@ impl Node {
         Ok(self)
     }
 
-    /// Puts a job on the stream for the workers.
+    /// Puts a job on the stream for the workers: one entry, or one per segment of a
+    /// segmented model.
     fn dispatch(&self, job: &Job) -> Result<(), NodeError> {
         let Some(q) = &self.queue else {
             self.notify();
@@ -90,19 +91,44 @@ impl Node {
             .request(&job.request_id)
             .map_err(internal)?
             .ok_or_else(|| NodeError::Internal("a job without its request".into()))?;
-        let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
-        crate::queue::enqueue(
-            &mut con,
-            &crate::queue::QueuedJob {
+        let parts: Vec<Option<usize>> = match self.segments_of(&r.model) {
+            None => vec![None],
+            Some(n) => (0..n).map(Some).collect(),
+        };
+        let entries: Vec<crate::queue::QueuedJob> = parts
+            .into_iter()
+            .map(|segment| crate::queue::QueuedJob {
                 entry: String::new(),
                 job: job.id.clone(),
-                request: r.id,
-                model: r.model,
-                input: r.input_json,
-                receipt: r.receipt_json,
-            },
-        )
-        .map_err(|e| NodeError::Internal(format!("queue: {e}")))
+                request: r.id.clone(),
+                model: r.model.clone(),
+                input: r.input_json.clone(),
+                receipt: r.receipt_json.clone(),
+                segment,
+            })
+            .collect();
+        let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
+        crate::queue::enqueue(&mut con, &entries)
+            .map_err(|e| NodeError::Internal(format!("queue: {e}")))
+    }
+
+    /// The segment count of a served segmented model (`None`: one circuit, or not served).
+    fn segments_of(&self, model: &str) -> Option<usize> {
+        self.models.get(model).and_then(|m| m.segments())
+    }
+
+    /// The result ids a job's results are recorded under (see [`crate::queue::result_id`]).
+    fn result_ids(&self, job: &Job) -> anyhow::Result<Vec<String>> {
+        let r = self
+            .store
+            .request(&job.request_id)?
+            .ok_or_else(|| anyhow::anyhow!("job {} has no request", job.id))?;
+        Ok(match self.segments_of(&r.model) {
+            None => vec![job.id.clone()],
+            Some(n) => (0..n)
+                .map(|k| crate::queue::result_id(&job.id, Some(k)))
+                .collect(),
+        })
     }
 
     /// With a queue: copies workers' results into the store (each once), marks started jobs
@@ -114,7 +140,10 @@ impl Node {
         {
             let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
             for job in self.store.unfinished()? {
-                let known = crate::queue::result(&mut con, &job.id)?.is_some()
+                let ids = self.result_ids(&job)?;
+                let known = crate::queue::results(&mut con, &ids)?
+                    .iter()
+                    .any(Option::is_some)
                     || crate::queue::started(&mut con, &job.id)?;
                 if !known {
                     drop(con);
@@ -139,21 +168,36 @@ impl Node {
         };
         let jobs = self.store.unfinished()?;
         let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        // Two round trips per tick whatever the number of jobs in flight.
-        let (results, started) = {
+        let parts: Vec<Vec<String>> = jobs
+            .iter()
+            .map(|j| self.result_ids(j))
+            .collect::<anyhow::Result<_>>()?;
+        let flat: Vec<&String> = parts.iter().flatten().collect();
+        // Two round trips per tick whatever the number of jobs (and segments) in flight.
+        let (mut results, started) = {
             let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
             (
-                crate::queue::results(&mut con, &ids)?,
+                crate::queue::results(&mut con, &flat)?.into_iter(),
                 crate::queue::started_many(&mut con, &ids)?,
             )
         };
-        for ((job, result), started) in jobs.iter().zip(results).zip(started) {
-            match result {
-                Some(r) => {
-                    let outcome = match (r.proof, r.error) {
+        for ((job, part_ids), started) in jobs.iter().zip(&parts).zip(started) {
+            let got: Vec<Option<crate::queue::JobResult>> =
+                results.by_ref().take(part_ids.len()).collect();
+            let outcome = if got.len() == 1 && part_ids[0] == job.id {
+                // A whole proof.
+                got.into_iter()
+                    .next()
+                    .flatten()
+                    .map(|r| match (r.proof, r.error) {
                         (Some(p), _) => Ok((p, r.prove_seconds)),
                         (None, e) => Err(e.unwrap_or_else(|| "failed".into())),
-                    };
+                    })
+            } else {
+                self.assemble_segments(job, got)
+            };
+            match outcome {
+                Some(outcome) => {
                     let secs = outcome.as_ref().map(|(_, s)| *s).ok();
                     if self.store.finish(&job.id, outcome)? {
                         if let Some(s) = secs {
@@ -166,6 +210,39 @@ impl Node {
             }
         }
         Ok(())
+    }
+
+    /// A segmented job's outcome once its segments are in: the first failed segment's error,
+    /// or the proof bundle (assembled, verified and checked against the receipt) with the
+    /// segments' prove seconds summed; `None` while segments are missing.
+    fn assemble_segments(
+        &self,
+        job: &Job,
+        got: Vec<Option<crate::queue::JobResult>>,
+    ) -> Option<Result<(String, f64), String>> {
+        if let Some((k, e)) = got
+            .iter()
+            .enumerate()
+            .find_map(|(k, r)| Some((k, r.as_ref()?.error.as_ref()?)))
+        {
+            return Some(Err(format!("segment {k}: {e}")));
+        }
+        let got: Vec<crate::queue::JobResult> = got.into_iter().collect::<Option<_>>()?;
+        let secs = got.iter().map(|r| r.prove_seconds).sum();
+        let proofs = got
+            .into_iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let json = r.proof.unwrap_or_default();
+                serde_json::from_str(&json).map_err(|e| format!("segment {k}'s proof: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>();
+        let request = match self.store.request(&job.request_id) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Some(Err("the job's request is missing".into())),
+            Err(e) => return Some(Err(format!("store: {e}"))),
+        };
+        Some(proofs.and_then(|p| assemble_bundle(&self.models, &request, p).map(|b| (b, secs))))
     }
 
     fn model(&self, name: &str) -> Result<&Arc<Model>, NodeError> {
@@ -182,7 +259,7 @@ impl Node {
     pub fn infer(&self, model: &str, body: &str, prove: bool) -> Result<InferAnswer, NodeError> {
         let m = self.model(model)?;
         let x = zkinfer_circuits::input::parse_input_json(body).map_err(NodeError::BadRequest)?;
-        let g = &m.prover.circuit.graph;
+        let g = &m.circuit().graph;
         let q = zkinfer_circuits::quantize_input(g, &x).map_err(|e| match e {
             // In range for JSON but not for the circuit: the model cannot take it.
             zkinfer_circuits::InferenceError::InputRange { .. } => {
@@ -311,32 +388,173 @@ impl Node {
     }
 }
 
-/// Proves a stored request with its model; checks the proof against the request's receipt.
-pub fn prove_request(models: &Models, r: &StoredRequest) -> Result<(String, f64), String> {
-    let m = models
+/// The test hook `ZKINFER_NODE_TEST_PROVE_DELAY_MS`: widens the window in which a test kills
+/// a prover mid-proof.
+fn test_delay() {
+    if let Some(ms) = std::env::var("ZKINFER_NODE_TEST_PROVE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
+/// Whether a proof's circuit, input and output are the receipt's.
+fn check_binding(
+    receipt: &Receipt,
+    circuit: &str,
+    input_q: &[i64],
+    output_q: &[i64],
+) -> Result<(), String> {
+    if tensor_hash(input_q) != receipt.input_hash
+        || tensor_hash(output_q) != receipt.output_hash
+        || circuit != receipt.circuit
+    {
+        return Err("the proof's input or output differs from the receipt's".into());
+    }
+    Ok(())
+}
+
+/// A stored request replayed: its model, receipt and quantised input, and its trace
+/// (inference re-run: milliseconds, and the same on every machine).
+struct Replay<'m> {
+    model: &'m Arc<Model>,
+    receipt: Receipt,
+    input_q: Vec<i64>,
+    trace: zkinfer_circuits::Trace,
+}
+
+fn replay<'m>(models: &'m Models, r: &StoredRequest) -> Result<Replay<'m>, String> {
+    let model = models
         .get(&r.model)
         .ok_or_else(|| format!("model '{}' is not loaded", r.model))?;
     let receipt: Receipt =
         serde_json::from_str(&r.receipt_json).map_err(|e| format!("stored receipt: {e}"))?;
     let x = zkinfer_circuits::input::parse_input_json(&r.input_json)?;
-    if let Some(ms) = std::env::var("ZKINFER_NODE_TEST_PROVE_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        // Test hook: widens the window in which a test kills the node mid-proof.
-        std::thread::sleep(Duration::from_millis(ms));
-    }
+    let g = &model.circuit().graph;
+    let input_q = zkinfer_circuits::quantize_input(g, &x).map_err(|e| e.to_string())?;
+    let trace = zkinfer_circuits::infer(g, &input_q).map_err(|e| e.to_string())?;
+    Ok(Replay {
+        model,
+        receipt,
+        input_q,
+        trace,
+    })
+}
+
+/// Proves a stored request with its model (a proof.json, or for a segmented model the proof
+/// bundle of all its segments proven here one after another); checks the proof against the
+/// request's receipt. Returns the JSON and the prove seconds.
+pub fn prove_request(models: &Models, r: &StoredRequest) -> Result<(String, f64), String> {
+    let Replay {
+        model: m,
+        receipt,
+        input_q,
+        trace,
+    } = replay(models, r)?;
+    let g = &m.circuit().graph;
+    // Before any proving: a node whose inference no longer gives what it signed cannot prove it.
+    check_binding(&receipt, &m.digest, &input_q, trace.output(g))?;
+    test_delay();
     let start = Instant::now();
-    let (proof, _) = m
-        .prover
-        .prove(&x, &mut rand::rngs::OsRng)
-        .map_err(|e| e.to_string())?;
-    let secs = start.elapsed().as_secs_f64();
-    if tensor_hash(&proof.input.quantized) != receipt.input_hash
-        || tensor_hash(&proof.output.quantized) != receipt.output_hash
-        || proof.circuit != receipt.circuit
-    {
-        return Err("the proof's input or output differs from the receipt's".into());
-    }
-    Ok((proof.to_json(), secs))
+    let json = match &m.proving {
+        Proving::Whole { prover, .. } => {
+            let x = zkinfer_circuits::input::parse_input_json(&r.input_json)?;
+            let (proof, _) = prover
+                .prove(&x, &mut rand::rngs::OsRng)
+                .map_err(|e| e.to_string())?;
+            check_binding(
+                &receipt,
+                &proof.circuit,
+                &proof.input.quantized,
+                &proof.output.quantized,
+            )?;
+            proof.to_json()
+        }
+        Proving::Segmented {
+            circuit,
+            keys,
+            backend,
+            ..
+        } => {
+            let hashes = zkinfer_prover::segmented::boundary_hashes(circuit, &trace)
+                .map_err(|e| e.to_string())?;
+            let proofs = (0..keys.segments.len())
+                .map(|k| {
+                    zkinfer_prover::segmented::prove_segment(
+                        circuit, keys, &trace, &hashes, k, backend,
+                    )
+                    .map(|(p, _)| p)
+                    .map_err(|e| format!("segment {k}: {e}"))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let bundle = zkinfer_prover::segmented::assemble(circuit, input_q, &trace, proofs);
+            bundle.to_json()
+        }
+    };
+    Ok((json, start.elapsed().as_secs_f64()))
+}
+
+/// Proves segment `k` of a stored request of a segmented model, as a worker does: inference
+/// re-run, checked against the receipt, then that segment alone. Returns the segment proof's
+/// JSON and the prove seconds.
+pub fn prove_request_segment(
+    models: &Models,
+    r: &StoredRequest,
+    k: usize,
+) -> Result<(String, f64), String> {
+    let Replay {
+        model: m,
+        receipt,
+        input_q,
+        trace,
+    } = replay(models, r)?;
+    let Proving::Segmented {
+        circuit,
+        keys,
+        backend,
+        ..
+    } = &m.proving
+    else {
+        return Err(format!("model '{}' is not segmented", r.model));
+    };
+    check_binding(&receipt, &m.digest, &input_q, trace.output(&circuit.graph))?;
+    test_delay();
+    let start = Instant::now();
+    let hashes =
+        zkinfer_prover::segmented::boundary_hashes(circuit, &trace).map_err(|e| e.to_string())?;
+    let (proof, _) =
+        zkinfer_prover::segmented::prove_segment(circuit, keys, &trace, &hashes, k, backend)
+            .map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&proof).expect("a segment proof serialises");
+    Ok((json, start.elapsed().as_secs_f64()))
+}
+
+/// Assembles a segmented request's proof bundle from its segments' proofs (proven anywhere),
+/// verifies it under the model's key and checks it against the receipt: a worker's bad or
+/// mismatched segment fails the job here rather than reaching a challenger.
+pub fn assemble_bundle(
+    models: &Models,
+    r: &StoredRequest,
+    proofs: Vec<zkinfer_verifier::SegmentProof>,
+) -> Result<String, String> {
+    let Replay {
+        model: m,
+        receipt,
+        input_q,
+        trace,
+    } = replay(models, r)?;
+    let Proving::Segmented { circuit, vk, .. } = &m.proving else {
+        return Err(format!("model '{}' is not segmented", r.model));
+    };
+    let bundle = zkinfer_prover::segmented::assemble(circuit, input_q, &trace, proofs);
+    zkinfer_verifier::verify_bundle(vk, &bundle)
+        .map_err(|e| format!("the assembled bundle does not verify: {e}"))?;
+    check_binding(
+        &receipt,
+        &bundle.circuit,
+        &bundle.input.quantized,
+        &bundle.output.quantized,
+    )?;
+    Ok(bundle.to_json())
 }

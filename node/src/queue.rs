@@ -1,10 +1,14 @@
 //! Proving jobs on many machines: a Redis Stream with a consumer group.
 //!
 //! - The server appends each job to the stream `zkinfer:jobs` (fields: job, request, model,
-//!   input, receipt), everything a worker needs without the server's store.
+//!   input, receipt), everything a worker needs without the server's store. A segmented
+//!   model's job goes as one entry per segment (with a `segment` field), added atomically, so
+//!   its segments are proven on as many workers at once; each re-runs the (cheap) inference
+//!   and proves its segment, and the server assembles the proof bundle when all are in.
 //! - Workers (`zkinfer worker`) read it as consumers of the group `zkinfer-provers`, mark a
 //!   job started (`zkinfer:started:{job}`), prove it, record the result with `SET … NX` on
-//!   `zkinfer:result:{job}` (so the first result is the only one), and acknowledge it.
+//!   `zkinfer:result:{job}` or `zkinfer:result:{job}:{segment}` (so the first result is the
+//!   only one), and acknowledge it.
 //! - A job whose worker died stays pending under that consumer; after `claim_idle` another
 //!   worker takes it over with `XAUTOCLAIM` and finishes it.
 //! - The server copies each result into its own store once (only a job not yet finished
@@ -28,12 +32,29 @@ pub struct QueuedJob {
     pub model: String,
     pub input: String,
     pub receipt: String,
+    /// The segment to prove, for a segmented model's job; `None` proves the whole model.
+    pub segment: Option<usize>,
+}
+
+impl QueuedJob {
+    /// The id its result is recorded under: the job's, or `{job}:{segment}`.
+    pub fn result_id(&self) -> String {
+        result_id(&self.job, self.segment)
+    }
+}
+
+/// The id a result is recorded under: `job`, or `{job}:{segment}` for one segment of it.
+pub fn result_id(job: &str, segment: Option<usize>) -> String {
+    match segment {
+        None => job.to_string(),
+        Some(k) => format!("{job}:{k}"),
+    }
 }
 
 /// A worker's result, as recorded in Redis.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobResult {
-    /// The proof.json (done) ...
+    /// The proof.json, or for a segment its [`zkinfer_verifier::SegmentProof`] JSON (done) ...
     pub proof: Option<String>,
     /// ... or why it failed.
     pub error: Option<String>,
@@ -66,45 +87,57 @@ pub fn ensure_group(con: &mut Connection) -> redis::RedisResult<()> {
     }
 }
 
-/// Appends a job to the stream.
-pub fn enqueue(con: &mut Connection, j: &QueuedJob) -> redis::RedisResult<()> {
-    let _: String = redis::cmd("XADD")
-        .arg(STREAM)
-        .arg("*")
-        .arg("job")
-        .arg(&j.job)
-        .arg("request")
-        .arg(&j.request)
-        .arg("model")
-        .arg(&j.model)
-        .arg("input")
-        .arg(&j.input)
-        .arg("receipt")
-        .arg(&j.receipt)
-        .query(con)?;
-    Ok(())
+/// Appends jobs to the stream, all or none (one MULTI/EXEC transaction): a server that dies
+/// while sending a segmented job leaves none of its segments behind, and sends it whole again
+/// after restart.
+pub fn enqueue(con: &mut Connection, jobs: &[QueuedJob]) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for j in jobs {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(STREAM)
+            .arg("*")
+            .arg("job")
+            .arg(&j.job)
+            .arg("request")
+            .arg(&j.request)
+            .arg("model")
+            .arg(&j.model)
+            .arg("input")
+            .arg(&j.input)
+            .arg("receipt")
+            .arg(&j.receipt);
+        if let Some(k) = j.segment {
+            cmd.arg("segment").arg(k);
+        }
+        pipe.add_command(cmd).ignore();
+    }
+    pipe.query::<()>(con)
 }
 
-fn result_key(job: &str) -> String {
-    format!("zkinfer:result:{job}")
+fn result_key(result_id: &str) -> String {
+    format!("zkinfer:result:{result_id}")
 }
 
 fn started_key(job: &str) -> String {
     format!("zkinfer:started:{job}")
 }
 
-/// A job's result, if a worker recorded one.
-pub fn result(con: &mut Connection, job: &str) -> redis::RedisResult<Option<JobResult>> {
-    let v: Option<String> = con.get(result_key(job))?;
+/// The result recorded under `result_id` (see [`result_id`]), if a worker recorded one.
+pub fn result(con: &mut Connection, result_id: &str) -> redis::RedisResult<Option<JobResult>> {
+    let v: Option<String> = con.get(result_key(result_id))?;
     Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
-/// The results of many jobs in one round trip (`MGET`), in order.
-pub fn results(con: &mut Connection, jobs: &[&str]) -> redis::RedisResult<Vec<Option<JobResult>>> {
-    if jobs.is_empty() {
+/// The results recorded under many result ids in one round trip (`MGET`), in order.
+pub fn results<S: AsRef<str>>(
+    con: &mut Connection,
+    result_ids: &[S],
+) -> redis::RedisResult<Vec<Option<JobResult>>> {
+    if result_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<String> = jobs.iter().map(|j| result_key(j)).collect();
+    let keys: Vec<String> = result_ids.iter().map(|j| result_key(j.as_ref())).collect();
     let v: Vec<Option<String>> = redis::cmd("MGET").arg(keys).query(con)?;
     Ok(v.into_iter()
         .map(|s| s.and_then(|s| serde_json::from_str(&s).ok()))
@@ -126,10 +159,10 @@ pub fn started(con: &mut Connection, job: &str) -> redis::RedisResult<bool> {
     con.exists(started_key(job))
 }
 
-/// Records a result unless one exists; whether this one was recorded.
-pub fn record(con: &mut Connection, job: &str, r: &JobResult) -> redis::RedisResult<bool> {
+/// Records a result under `result_id` unless one exists; whether this one was recorded.
+pub fn record(con: &mut Connection, result_id: &str, r: &JobResult) -> redis::RedisResult<bool> {
     let set: Option<String> = redis::cmd("SET")
-        .arg(result_key(job))
+        .arg(result_key(result_id))
         .arg(serde_json::to_string(r).expect("json"))
         .arg("NX")
         .query(con)?;
@@ -183,6 +216,11 @@ fn entries(v: &Value) -> Vec<QueuedJob> {
                 model: f.remove("model")?,
                 input: f.remove("input")?,
                 receipt: f.remove("receipt")?,
+                // An unreadable segment field makes the entry unreadable, never a whole job.
+                segment: match f.remove("segment") {
+                    None => None,
+                    Some(k) => Some(k.parse().ok()?),
+                },
             })
         })
         .collect()

@@ -38,14 +38,16 @@ pub fn run(cfg: WorkerConfig) -> anyhow::Result<()> {
     }
 }
 
-/// Proves one job (unless it already has a result), records the result once, acknowledges.
+/// Proves one job, or one segment of a segmented model's job (unless it already has a
+/// result), records the result once, acknowledges.
 pub fn process(
     con: &mut redis::Connection,
     models: &Models,
     worker: &str,
     job: &queue::QueuedJob,
 ) -> anyhow::Result<()> {
-    if queue::result(con, &job.job)?.is_none() {
+    let result_id = job.result_id();
+    if queue::result(con, &result_id)?.is_none() {
         queue::mark_started(con, &job.job, worker)?;
         let r = StoredRequest {
             id: job.request.clone(),
@@ -54,7 +56,11 @@ pub fn process(
             output_json: String::new(),
             receipt_json: job.receipt.clone(),
         };
-        let result = match crate::node::prove_request(models, &r) {
+        let proved = match job.segment {
+            None => crate::node::prove_request(models, &r),
+            Some(k) => crate::node::prove_request_segment(models, &r, k),
+        };
+        let result = match proved {
             Ok((proof, secs)) => JobResult {
                 proof: Some(proof),
                 error: None,
@@ -68,10 +74,13 @@ pub fn process(
                 worker: worker.into(),
             },
         };
-        let recorded = queue::record(con, &job.job, &result)?;
+        let recorded = queue::record(con, &result_id, &result)?;
         say(&format!(
-            "job {} {} by {worker}{}",
+            "job {}{} {} by {worker}{}",
             job.job,
+            job.segment
+                .map(|k| format!(" segment {k}"))
+                .unwrap_or_default(),
             if result.proof.is_some() {
                 "proved"
             } else {

@@ -9,92 +9,11 @@
 
 mod common;
 
-use common::{mlp_input, models_dir, temp_dir, Node};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use common::{mlp_input, models_dir, start_redis, start_worker, temp_dir, Node};
 use std::time::{Duration, Instant};
 use zkinfer_node::queue;
 use zkinfer_node::receipt::{tensor_hash, Receipt};
 use zkinfer_verifier::{ProofFile, VerifyingKeyFile};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `redis-server` on a free loopback port, no persistence; `None` (skipped) when absent.
-fn start_redis() -> Option<(Killed, String)> {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        let why = "redis-server not found (Debian package redis-server; .ci/run installs it)";
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set and a required tool is missing: {why}");
-        }
-        eprintln!("SKIPPED: {why}");
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("redis://127.0.0.1:{port}");
-    let start = Instant::now();
-    while queue::connect(&url).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "redis did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some((Killed(child), url))
-}
-
-/// A `zkinfer-node worker` (killed when dropped, a failing test included); waits for its
-/// first line.
-fn start_worker(url: &str, name: &str, env: &[(&str, &str)]) -> Killed {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer-node"));
-    cmd.args([
-        "worker",
-        "--queue",
-        url,
-        "--name",
-        name,
-        "--claim-idle-ms",
-        "2000",
-    ])
-    .arg("--models")
-    .arg(models_dir())
-    .stdout(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut worker = Killed(cmd.spawn().unwrap());
-    let mut line = String::new();
-    BufReader::new(worker.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("zkinfer worker"), "{line}");
-    worker
-}
 
 #[test]
 fn workers_on_a_redis_stream_finish_every_job_once_even_when_one_is_killed() {
@@ -106,7 +25,12 @@ fn workers_on_a_redis_stream_finish_every_job_once_even_when_one_is_killed() {
     let mut con = queue::connect(&url).unwrap();
 
     // Worker a holds each job 4 s (a test hook), so the kill lands mid-job.
-    let mut a = start_worker(&url, "a", &[("ZKINFER_NODE_TEST_PROVE_DELAY_MS", "4000")]);
+    let mut a = start_worker(
+        &url,
+        models_dir(),
+        "a",
+        &[("ZKINFER_NODE_TEST_PROVE_DELAY_MS", "4000")],
+    );
     let (code, first) = node.post("/v1/models/mlp/infer?prove=true", &mlp_input());
     assert_eq!(code, 200, "{first}");
     let first_job = first["job_id"].as_str().unwrap().to_string();
@@ -122,7 +46,7 @@ fn workers_on_a_redis_stream_finish_every_job_once_even_when_one_is_killed() {
     a.0.wait().unwrap();
 
     // Worker b takes the orphaned job over and the new ones.
-    let _b = start_worker(&url, "b", &[]);
+    let _b = start_worker(&url, models_dir(), "b", &[]);
     let mut served = vec![first];
     for _ in 0..4 {
         let (code, v) = node.post("/v1/models/mlp/infer", &mlp_input());

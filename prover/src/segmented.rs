@@ -125,18 +125,7 @@ pub fn prove_segments(
 ) -> Result<(ProofBundle, Vec<SegmentTimings>), ProveError> {
     let g = &circuit.graph;
     let n = g.segments.len();
-    if bundle.digest != circuit.digest {
-        return Err(ProveError::KeyMismatch {
-            key: hex::encode(bundle.digest),
-            circuit: hex::encode(circuit.digest),
-        });
-    }
-    if bundle.segments.len() != n {
-        return Err(ProveError::Backend(format!(
-            "the key bundle has {} segments, the circuit {n}; run setup for this circuit",
-            bundle.segments.len()
-        )));
-    }
+    check_bundle(circuit, bundle)?;
     let estimates: Vec<u64> = bundle
         .segments
         .iter()
@@ -156,12 +145,7 @@ pub fn prove_segments(
 
     let input_q = zkinfer_circuits::quantize_input(g, input)?;
     let trace = zkinfer_circuits::infer(g, &input_q)?;
-    // The boundary hashes, computed once natively: segment k's output hash is segment k+1's
-    // input hash (the same tensors).
-    let mut hashes: Vec<Fr> = Vec::with_capacity(n.saturating_sub(1));
-    for k in 0..n.saturating_sub(1) {
-        hashes.push(g.segment_view(k).output_hash(&trace)?);
-    }
+    let hashes = boundary_hashes(circuit, &trace)?;
 
     let results: Vec<Mutex<Option<SegmentResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
     // (next segment to start, estimated memory of the running ones, running count)
@@ -188,7 +172,7 @@ pub fn prove_segments(
                         st = freed.wait(st).expect("no job panics holding the lock");
                     }
                 };
-                let r = prove_one(circuit, bundle, &trace, &hashes, k, &schedule.backend).map(
+                let r = prove_segment(circuit, bundle, &trace, &hashes, k, &schedule.backend).map(
                     |(p, mut t)| {
                         t.estimated_peak = estimates[k];
                         (p, t)
@@ -224,9 +208,50 @@ pub fn prove_segments(
             }
         }
     }
+    Ok((assemble(circuit, input_q, &trace, proofs), timings))
+}
+
+/// Checks that `bundle` holds the keys of `circuit`'s segments (its digest and count).
+pub fn check_bundle(circuit: &CircuitFile, bundle: &ProvingKeyBundle) -> Result<(), ProveError> {
+    let n = circuit.graph.segments.len();
+    if bundle.digest != circuit.digest {
+        return Err(ProveError::KeyMismatch {
+            key: hex::encode(bundle.digest),
+            circuit: hex::encode(circuit.digest),
+        });
+    }
+    if bundle.segments.len() != n {
+        return Err(ProveError::Backend(format!(
+            "the key bundle has {} segments, the circuit {n}; run setup for this circuit",
+            bundle.segments.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The boundary hashes of a trace, computed natively: entry `k` is segment `k`'s output hash
+/// and segment `k+1`'s input hash (the same tensors). Every machine that re-runs inference on
+/// the same quantised input gets the same hashes, so segments may be proven anywhere.
+pub fn boundary_hashes(circuit: &CircuitFile, trace: &Trace) -> Result<Vec<Fr>, ProveError> {
+    let g = &circuit.graph;
+    let n = g.segments.len();
+    (0..n.saturating_sub(1))
+        .map(|k| Ok(g.segment_view(k).output_hash(trace)?))
+        .collect()
+}
+
+/// The proof bundle of `proofs` (one per segment, in order) for the quantised input `input_q`
+/// and its `trace`. Says nothing about the proofs' validity: verify the bundle.
+pub fn assemble(
+    circuit: &CircuitFile,
+    input_q: Vec<i64>,
+    trace: &Trace,
+    proofs: Vec<SegmentProof>,
+) -> ProofBundle {
+    let g = &circuit.graph;
     let inp = g.input_info();
     let out = g.output_info();
-    let bundle = ProofBundle::new(
+    ProofBundle::new(
         circuit.digest,
         TensorData {
             shape: inp.shape.clone(),
@@ -237,16 +262,16 @@ pub fn prove_segments(
         out.scale,
         trace.output(g).to_vec(),
         proofs,
-    );
-    Ok((bundle, timings))
+    )
 }
 
 /// One segment's proof and timings, or why it failed.
-type SegmentResult = Result<(SegmentProof, SegmentTimings), ProveError>;
+pub type SegmentResult = Result<(SegmentProof, SegmentTimings), ProveError>;
 
-/// Proves segment `k`: reads its key, builds its matrices, synthesises its witness from the
-/// model's trace and proves.
-fn prove_one(
+/// Proves segment `k` alone: reads its key, builds its matrices, synthesises its witness from
+/// the model's trace and proves. `hashes` are [`boundary_hashes`] of the same trace. This is
+/// the unit of work a compute node hands to its workers; [`assemble`] puts the proofs together.
+pub fn prove_segment(
     circuit: &CircuitFile,
     bundle: &ProvingKeyBundle,
     trace: &Trace,
@@ -256,6 +281,13 @@ fn prove_one(
 ) -> SegmentResult {
     let g = &circuit.graph;
     let n = g.segments.len();
+    if k >= n || hashes.len() != n.saturating_sub(1) || bundle.segments.len() != n {
+        return Err(ProveError::Backend(format!(
+            "segment {k} of a {n}-segment circuit (with {} boundary hashes and {} keys) does not exist",
+            hashes.len(),
+            bundle.segments.len()
+        )));
+    }
     let view = g.segment_view(k);
     let digest = g.segment_digest(&circuit.digest, k);
     let mut t = SegmentTimings::default();

@@ -1,5 +1,6 @@
-//! Shared by the node's service tests: a models directory (the digits MLP, compiled and set
-//! up once per test binary) and a node process on a free loopback port.
+//! Shared by the node's service tests: models directories (the digits MLP as one circuit, and
+//! cut into two segments, each compiled and set up once per test binary), a node process on a
+//! free loopback port, and for the queue tests `redis-server` and workers.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -56,6 +57,44 @@ pub fn models_dir() -> &'static Path {
     })
 }
 
+/// `mlpseg.zkc`, `mlpseg.pk` (a key bundle), `mlpseg.vk`: the digits MLP cut into two
+/// segments (`--max-constraints 1500`), made once.
+pub fn segmented_models_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = temp_dir("segmodels");
+        let bytes = std::fs::read(fixture("mlp/model.onnx")).unwrap();
+        let settings = Settings {
+            input_bits: 9,
+            ..Settings::default()
+        };
+        let mut g = zkinfer_circuits::compile_calibrated(
+            &bytes,
+            &settings,
+            &BitsPolicy::WorstCase { max_bits: 48 },
+        )
+        .unwrap()
+        .graph;
+        let size = zkinfer_circuits::measure(&g).unwrap();
+        let first = size.per_layer[0].1;
+        let last = size.per_layer[size.per_layer.len() - 1].1;
+        g.segments =
+            zkinfer_circuits::segment::plan(&g, &size.per_node, first, last, 1500).segments;
+        assert_eq!(g.segments.len(), 2, "the MLP cuts into two segments");
+        let c = CircuitFile::new(g, &bytes);
+        std::fs::write(dir.join("mlpseg.zkc"), c.to_bytes()).unwrap();
+        let vk = zkinfer_prover::segmented::setup_segments(
+            &c,
+            &dir.join("mlpseg.pk"),
+            &mut rand::rngs::OsRng,
+            |_, _, _| {},
+        )
+        .unwrap();
+        vk.write(&dir.join("mlpseg.vk")).unwrap();
+        dir
+    })
+}
+
 /// A running node; killed (SIGKILL) when dropped.
 pub struct Node {
     pub child: Child,
@@ -63,12 +102,17 @@ pub struct Node {
 }
 
 impl Node {
+    /// Starts `zkinfer-node serve` on [`models_dir`]: see [`Node::start_with`].
+    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        Node::start_with(models_dir(), data, args, env)
+    }
+
     /// Starts `zkinfer-node serve` on 127.0.0.1 with a free port (the OS picks it), with
     /// extra arguments and environment; waits for its "listening on" line.
-    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+    pub fn start_with(models: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer-node"));
         cmd.args(["serve", "--models"])
-            .arg(models_dir())
+            .arg(models)
             .arg("--data")
             .arg(data)
             .args(["--listen", "127.0.0.1:0", "--token", TOKEN])
@@ -146,4 +190,86 @@ fn response(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) 
 /// The MLP fixture's input body.
 pub fn mlp_input() -> String {
     std::fs::read_to_string(fixture("mlp/input.json")).unwrap()
+}
+
+/// A child process killed (SIGKILL) when dropped, a failing test included.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `redis-server` on a free loopback port, no persistence; `None` (skipped) when absent,
+/// unless `CI` is set.
+pub fn start_redis() -> Option<(Killed, String)> {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        let why = "redis-server not found (Debian package redis-server; .ci/run installs it)";
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set and a required tool is missing: {why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    let start = Instant::now();
+    while zkinfer_node::queue::connect(&url).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "redis did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((Killed(child), url))
+}
+
+/// A `zkinfer-node worker` named `name` on `models` (killed when dropped); waits for its
+/// first line.
+pub fn start_worker(url: &str, models: &Path, name: &str, env: &[(&str, &str)]) -> Killed {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkinfer-node"));
+    cmd.args([
+        "worker",
+        "--queue",
+        url,
+        "--name",
+        name,
+        "--claim-idle-ms",
+        "2000",
+    ])
+    .arg("--models")
+    .arg(models)
+    .stdout(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut worker = Killed(cmd.spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(worker.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("zkinfer worker"), "{line}");
+    worker
 }
