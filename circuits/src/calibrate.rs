@@ -36,6 +36,35 @@ pub enum BitsPolicy {
     },
 }
 
+impl BitsPolicy {
+    /// The policy `zkinfer compile`'s options choose (and the Python package's `compile`'s
+    /// keywords): calibrated when there are `samples` (the input's bits calibrated too unless
+    /// `input_bits` is given), flat with `bits`, otherwise the worst case. Errors carry the
+    /// CLI's message.
+    pub fn from_options(
+        bits: Option<u32>,
+        input_bits: Option<u32>,
+        samples: Option<Vec<Vec<f64>>>,
+        margin: f64,
+    ) -> Result<BitsPolicy, String> {
+        if let Some(samples) = samples {
+            if !(margin.is_finite() && margin >= 1.0) {
+                return Err(format!("--margin must be at least 1 (got {margin})"));
+            }
+            return Ok(BitsPolicy::Calibrated {
+                samples,
+                margin,
+                calibrate_input: input_bits.is_none(),
+            });
+        }
+        Ok(if bits.is_some() {
+            BitsPolicy::Flat
+        } else {
+            BitsPolicy::WorstCase { max_bits: 48 }
+        })
+    }
+}
+
 /// Compiles with activation bits chosen by `policy`.
 pub fn compile_calibrated(
     bytes: &[u8],

@@ -169,7 +169,10 @@ fn check_settings(s: &Settings) -> Result<(), CompileError> {
 
 /// Propagates worst-case intervals through the graph: refuses any op whose intermediate
 /// values could wrap around the field, and reports layers whose worst case exceeds their bits.
-fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> {
+///
+/// Public so that a circuit read back from a `.zkc` (which stores the graph, not the report)
+/// can list its layers exactly as `compile` did: the report is a function of the graph alone.
+pub fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> {
     let half = |b: u32| 1i128 << (b - 1);
     let mut range: Vec<(i128, i128)> = vec![(0, 0); g.tensors.len()];
     let ib = g.input_info().bits;
@@ -214,4 +217,68 @@ fn analyse(g: &QGraph) -> Result<(Vec<LayerReport>, Vec<String>), CompileError> 
         });
     }
     Ok((layers, warnings))
+}
+
+/// One row of the per-layer table `zkinfer compile` prints: the input, every layer, then the
+/// public inputs. Columns that do not apply to a row (the op of the input, the shape of the
+/// public inputs) are `None` and print as "-".
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRow {
+    /// "input", the layer's node name, or "public inputs".
+    pub name: String,
+    /// The ONNX op type(s) of the layer.
+    pub op: Option<String>,
+    pub shape: Option<Vec<usize>>,
+    pub scale: Option<i32>,
+    pub bits: Option<u32>,
+    /// [`LayerReport::error_bound`]; for the input, half its quantisation step.
+    pub max_err: Option<f64>,
+    /// Constraints this row costs (the input's and the public inputs' range checks included).
+    pub constraints: usize,
+}
+
+/// The per-layer table of `zkinfer compile` (and of the Python package's `Circuit.layers`), from
+/// the graph, its layer report ([`analyse`]) and its size ([`crate::measure`]): one definition, so
+/// every front end prints the same numbers.
+pub fn layer_table(
+    g: &QGraph,
+    layers: &[LayerReport],
+    size: &crate::circuit::CircuitSize,
+) -> Vec<LayerRow> {
+    let first = size.per_layer.first().map_or(0, |l| l.1);
+    let last = size.per_layer.last().map_or(0, |l| l.1);
+    let inp = g.input_info();
+    let mut rows = vec![LayerRow {
+        name: "input".into(),
+        op: None,
+        shape: Some(inp.shape.clone()),
+        scale: Some(inp.scale),
+        bits: Some(inp.bits),
+        max_err: Some(0.5 * 2f64.powi(-inp.scale)),
+        constraints: first,
+    }];
+    rows.extend(
+        layers
+            .iter()
+            .zip(&size.per_node)
+            .map(|(l, &constraints)| LayerRow {
+                name: l.name.clone(),
+                op: Some(l.op_type.clone()),
+                shape: Some(l.shape.clone()),
+                scale: Some(l.scale),
+                bits: Some(l.bits),
+                max_err: Some(l.error_bound),
+                constraints,
+            }),
+    );
+    rows.push(LayerRow {
+        name: "public inputs".into(),
+        op: None,
+        shape: None,
+        scale: None,
+        bits: None,
+        max_err: None,
+        constraints: last,
+    });
+    rows
 }

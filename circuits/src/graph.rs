@@ -27,6 +27,31 @@ pub struct Settings {
     pub output_visibility: Visibility,
 }
 
+impl Settings {
+    /// The settings `zkinfer compile`'s options give (and the Python package's `compile`'s
+    /// keywords): the weight scale defaults to `scale`, activations to 16 bits, the input to
+    /// `input_bits`, else `bits`, else 16; visibilities are "public" or "hashed". Errors carry
+    /// the CLI's message.
+    pub fn from_options(
+        scale: i32,
+        weight_scale: Option<i32>,
+        bits: Option<u32>,
+        input_bits: Option<u32>,
+        input_visibility: &str,
+        output_visibility: &str,
+    ) -> Result<Settings, String> {
+        let vis = |s: &str, flag: &str| Visibility::parse(s).map_err(|e| format!("--{flag}: {e}"));
+        Ok(Settings {
+            scale,
+            weight_scale: weight_scale.unwrap_or(scale),
+            bits: bits.unwrap_or(16),
+            input_bits: input_bits.or(bits).unwrap_or(16),
+            input_visibility: vis(input_visibility, "input-visibility")?,
+            output_visibility: vis(output_visibility, "output-visibility")?,
+        })
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

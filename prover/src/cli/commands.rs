@@ -43,44 +43,34 @@ pub fn policy(
     samples: Option<&Path>,
     margin: f64,
 ) -> Result<BitsPolicy, Exit> {
-    if let Some(path) = samples {
-        if !(margin.is_finite() && margin >= 1.0) {
-            return Err(Exit::BadInput(format!(
-                "--margin must be at least 1 (got {margin})"
-            )));
+    let samples = match samples {
+        None => None,
+        Some(path) => {
+            let v: serde_json::Value = serde_json::from_str(&read_text(path)?)
+                .map_err(|e| Exit::BadInput(format!("{}: not valid JSON: {e}", path.display())))?;
+            let list = v
+                .get("inputs")
+                .or_else(|| v.get("input_data"))
+                .and_then(|l| l.as_array())
+                .ok_or_else(|| {
+                    Exit::BadInput(format!(
+                        "{}: needs an \"inputs\" array of sample inputs",
+                        path.display()
+                    ))
+                })?;
+            let samples = list
+                .iter()
+                .map(|x| {
+                    zkinfer_circuits::input::parse_input_json(
+                        &serde_json::json!({ "input": x }).to_string(),
+                    )
+                    .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(samples)
         }
-        let v: serde_json::Value = serde_json::from_str(&read_text(path)?)
-            .map_err(|e| Exit::BadInput(format!("{}: not valid JSON: {e}", path.display())))?;
-        let list = v
-            .get("inputs")
-            .or_else(|| v.get("input_data"))
-            .and_then(|l| l.as_array())
-            .ok_or_else(|| {
-                Exit::BadInput(format!(
-                    "{}: needs an \"inputs\" array of sample inputs",
-                    path.display()
-                ))
-            })?;
-        let samples = list
-            .iter()
-            .map(|x| {
-                zkinfer_circuits::input::parse_input_json(
-                    &serde_json::json!({ "input": x }).to_string(),
-                )
-                .map_err(|e| Exit::BadInput(format!("{}: {e}", path.display())))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(BitsPolicy::Calibrated {
-            samples,
-            margin,
-            calibrate_input: input_bits.is_none(),
-        });
-    }
-    Ok(if bits.is_some() {
-        BitsPolicy::Flat
-    } else {
-        BitsPolicy::WorstCase { max_bits: 48 }
-    })
+    };
+    BitsPolicy::from_options(bits, input_bits, samples, margin).map_err(Exit::BadInput)
 }
 
 /// `zkinfer compile`.
@@ -123,48 +113,20 @@ fn print_report(
     size: &zkinfer_circuits::CircuitSize,
     file: &CircuitFile,
 ) {
-    let g = &file.graph;
-    let row = |name: &str,
-               op: &str,
-               shape: String,
-               scale: String,
-               bits: String,
-               err: String,
-               constraints: usize| {
-        println!("{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {constraints:>12}");
-    };
-    let (first, last) = (
-        size.per_layer[0].1,
-        size.per_layer[size.per_layer.len() - 1].1,
-    );
     println!(
         "{:<28} {:<14} {:>14} {:>6} {:>5} {:>9} {:>12}",
         "layer", "op", "shape", "scale", "bits", "max err", "constraints"
     );
-    let inp = g.input_info();
-    let half_step = 0.5 * 2f64.powi(-inp.scale);
-    row(
-        "input",
-        "-",
-        format!("{:?}", inp.shape),
-        inp.scale.to_string(),
-        inp.bits.to_string(),
-        format!("{half_step:.2e}"),
-        first,
-    );
-    for (l, &constraints) in layers.iter().zip(&size.per_node) {
-        row(
-            &l.name,
-            &l.op_type,
-            format!("{:?}", l.shape),
-            l.scale.to_string(),
-            l.bits.to_string(),
-            format!("{:.2e}", l.error_bound),
-            constraints,
-        );
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+    for r in zkinfer_circuits::compile::layer_table(&file.graph, layers, size) {
+        let (name, constraints) = (&r.name, r.constraints);
+        let op = dash(r.op);
+        let shape = dash(r.shape.map(|s| format!("{s:?}")));
+        let scale = dash(r.scale.map(|s| s.to_string()));
+        let bits = dash(r.bits.map(|b| b.to_string()));
+        let err = dash(r.max_err.map(|e| format!("{e:.2e}")));
+        println!("{name:<28} {op:<14} {shape:>14} {scale:>6} {bits:>5} {err:>9} {constraints:>12}");
     }
-    let dash = || "-".to_string();
-    row("public inputs", "-", dash(), dash(), dash(), dash(), last);
     println!(
         "max err: a bound on the layer's error against the float model (real units) for inputs in range"
     );

@@ -235,17 +235,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
             input_visibility,
             output_visibility,
         } => (|| {
-            let vis = |s: &str, flag: &str| {
-                zkinfer_circuits::Visibility::parse(s).map_err(|e| bad(format!("--{flag}: {e}")))
-            };
-            let s = zkinfer_circuits::Settings {
+            let s = zkinfer_circuits::Settings::from_options(
                 scale,
-                weight_scale: weight_scale.unwrap_or(scale),
-                bits: bits.unwrap_or(16),
-                input_bits: input_bits.or(bits).unwrap_or(16),
-                input_visibility: vis(&input_visibility, "input-visibility")?,
-                output_visibility: vis(&output_visibility, "output-visibility")?,
-            };
+                weight_scale,
+                bits,
+                input_bits,
+                &input_visibility,
+                &output_visibility,
+            )
+            .map_err(Exit::BadInput)?;
             if max_constraints == Some(0) {
                 return Err(bad("--max-constraints must be at least 1"));
             }
