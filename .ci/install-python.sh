@@ -42,7 +42,7 @@ fi
 
 start=$(date +%s)
 rm -rf target/wheels/zkinfer-*.whl
-"$venv/bin/maturin" build --profile dev --features cuda -m python/Cargo.toml -i "$venv/bin/python" \
+"$venv/bin/maturin" build --profile dev --features cuda --strip -m python/Cargo.toml -i "$venv/bin/python" \
   --out target/wheels >&2
 wheel="$(ls target/wheels/zkinfer-*.whl | head -n 1)"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall \

@@ -1,7 +1,7 @@
 """Type stubs of the extension module ``zkinfer._zkinfer`` (PyO3)."""
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
