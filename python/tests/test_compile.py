@@ -87,3 +87,17 @@ def test_compile_errors_carry_the_cli_message(cli, tmp_path):
         zkinfer.compile(MLP, input_visibility="secret")
     with pytest.raises(ValueError, match="not a zkinfer circuit file"):
         zkinfer.Circuit.from_bytes(b"nonsense")
+
+
+def test_segmented_models_are_refused_with_a_reason(cli, tmp_path):
+    zkc, pk, vk = tmp_path / "seg.zkc", tmp_path / "seg.pk", tmp_path / "seg.vk"
+    cli("compile", "--model", MLP, "--out", zkc, "--input-bits", "9", "--max-constraints", "800")
+    circuit = zkinfer.load_circuit(zkc)
+    assert circuit.segmented
+    # Integer inference needs no key: it runs on the whole graph.
+    assert circuit.run(np.zeros(64)).shape == (1, 10)
+    with pytest.raises(ValueError, match="segmented"):
+        circuit.setup()
+    cli("setup", "--circuit", zkc, "--pk", pk, "--vk", vk)
+    with pytest.raises(ValueError, match="segmented"):
+        zkinfer.VerifyingKey.load(vk)
