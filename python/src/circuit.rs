@@ -249,10 +249,8 @@ fn model_bytes(model: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, String)> {
     if let Ok(b) = model.cast::<PyBytes>() {
         return Ok((b.as_bytes().to_vec(), String::new()));
     }
-    if let Ok(b) = model.extract::<Vec<u8>>() {
-        if !model.is_instance_of::<pyo3::types::PyString>() {
-            return Ok((b, String::new()));
-        }
+    if let Ok(b) = model.cast::<pyo3::types::PyByteArray>() {
+        return Ok((b.to_vec(), String::new()));
     }
     let path: PathBuf = model.extract().map_err(|_| {
         value_error("model must be a path (str or os.PathLike) or the ONNX file's bytes")

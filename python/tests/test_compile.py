@@ -15,6 +15,9 @@ def test_path_str_and_bytes_compile_to_the_same_circuit(mlp):
     from_path = mlp.circuit
     assert zkinfer.compile(str(MLP), input_bits=9).digest == from_path.digest
     assert zkinfer.compile(MLP.read_bytes(), input_bits=9).digest == from_path.digest
+    assert zkinfer.compile(bytearray(MLP.read_bytes()), input_bits=9).digest == from_path.digest
+    with pytest.raises(ValueError, match="model must be a path"):
+        zkinfer.compile(42)
     assert from_path.input_shape == [1, 64]
     assert from_path.output_shape == [1, 10]
     # Other settings make another circuit.
