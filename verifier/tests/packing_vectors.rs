@@ -253,6 +253,11 @@ fn g2_outside_subgroup() -> G2Affine {
     }
 }
 
+/// One encoding that decoding must refuse, and why.
+fn bad_point(group: &str, why: &str, bytes: impl AsRef<[u8]>) -> Value {
+    json!({ "group": group, "why": why, "hex": hex::encode(bytes) })
+}
+
 fn point_vectors() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let g1 = G1Affine::generator();
     let g2 = G2Affine::generator();
@@ -283,21 +288,25 @@ fn point_vectors() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let mut bad = Vec::new();
     let mut off = compressed(&g1_x_off_curve());
     assert!(G1Affine::get_point_from_x_unchecked(g1_x_off_curve(), false).is_none());
-    bad.push(json!({ "group": "g1", "why": "x with no point on the curve", "hex": hex::encode(&off) }));
+    bad.push(bad_point("g1", "x with no point on the curve", &off));
     off.copy_from_slice(&Fq::MODULUS.to_bytes_le());
-    bad.push(json!({ "group": "g1", "why": "x equal to the modulus", "hex": hex::encode(&off) }));
+    bad.push(bad_point("g1", "x equal to the modulus", &off));
     let mut both = compressed(&g1);
     both[31] |= 0xc0;
-    bad.push(json!({ "group": "g1", "why": "both flag bits set", "hex": hex::encode(&both) }));
-    bad.push(json!({ "group": "g1", "why": "31 bytes", "hex": hex::encode(&compressed(&g1)[..31]) }));
+    bad.push(bad_point("g1", "both flag bits set", &both));
+    bad.push(bad_point("g1", "31 bytes", &compressed(&g1)[..31]));
     let outside = g2_outside_subgroup();
-    bad.push(json!({ "group": "g2", "why": "on the curve, outside the subgroup", "hex": hex::encode(compressed(&outside)) }));
+    bad.push(bad_point(
+        "g2",
+        "on the curve, outside the subgroup",
+        compressed(&outside),
+    ));
     let mut c1_p = compressed(&g2);
     c1_p[32..].copy_from_slice(&Fq::MODULUS.to_bytes_le());
-    bad.push(json!({ "group": "g2", "why": "x.c1 equal to the modulus", "hex": hex::encode(&c1_p) }));
+    bad.push(bad_point("g2", "x.c1 equal to the modulus", &c1_p));
     let mut both2 = compressed(&g2);
     both2[63] |= 0xc0;
-    bad.push(json!({ "group": "g2", "why": "both flag bits set", "hex": hex::encode(&both2) }));
+    bad.push(bad_point("g2", "both flag bits set", &both2));
     // Every "bad" encoding must be one arkworks refuses too.
     for b in &bad {
         let bytes = hex::decode(b["hex"].as_str().unwrap()).unwrap();
