@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import zkinfer
 from conftest import FIXTURES, fixture_input
@@ -23,5 +24,7 @@ def test_cnn_end_to_end(cli, tmp_path):
     expected = json.loads(cli("run", "--circuit", tmp_path / "cnn.zkc", "--input", FIXTURES / "cnn" / "input.json").stdout)
     assert np.array_equal(proof.output.ravel(), expected["values"])
     # A CNN proof is not one for the MLP's key, and the reverse.
-    mlp_vk = zkinfer.compile(FIXTURES / "mlp" / "model.onnx", input_bits=9).setup()[1]
+    mlp_pk, mlp_vk = zkinfer.compile(FIXTURES / "mlp" / "model.onnx", input_bits=9).setup()
     assert zkinfer.verify(mlp_vk, proof) is False
+    with pytest.raises(ValueError, match="run setup for this circuit"):
+        circuit.prove(mlp_pk, x)
