@@ -72,6 +72,7 @@ impl ProvingKey {
 /// verification, to be obtained from the model's publisher, never from a prover.
 #[pyclass(module = "zkinfer._zkinfer", frozen)]
 pub struct VerifyingKey {
+    /// The key with its circuit digest and public-input layout.
     pub inner: Arc<VerifyingKeyFile>,
 }
 

@@ -10,6 +10,7 @@ use zkinfer_verifier::{ProofFile, VerifyError};
 /// One inference's proof: what `zkinfer prove` writes as proof.json.
 #[pyclass(module = "zkinfer._zkinfer", frozen)]
 pub struct Proof {
+    /// proof.json as the verifier crate reads it.
     pub inner: ProofFile,
 }
 
