@@ -57,11 +57,17 @@ impl Backend for CpuBackend {
 
     fn msm_g1(&self, bases: &Self::G1Bases, scalars: &[Fr]) -> Result<G1Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
+        if arkworks_msm() {
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(&bases.bases()[..scalars.len()], scalars));
+        }
         Ok(bases.msm(scalars))
     }
 
     fn msm_g2(&self, bases: &Self::G2Bases, scalars: &[Fr]) -> Result<G2Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
+        if arkworks_msm() {
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(&bases.bases()[..scalars.len()], scalars));
+        }
         Ok(bases.msm(scalars))
     }
 
@@ -103,6 +109,13 @@ impl Backend for CpuBackend {
         }
         Ok(())
     }
+}
+
+/// `ZKINFER_CPU_MSM=arkworks` runs arkworks' `VariableBaseMSM` instead of ours (a baseline
+/// for before/after measurements of the same binary; it copies the bases on every call).
+fn arkworks_msm() -> bool {
+    static ARK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ARK.get_or_init(|| std::env::var("ZKINFER_CPU_MSM").is_ok_and(|v| v == "arkworks"))
 }
 
 pub(crate) fn check_msm_len(bases: usize, scalars: usize) -> Result<(), GpuError> {

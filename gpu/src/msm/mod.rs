@@ -153,6 +153,21 @@ impl<P: GLVConfig> PreparedBases<P> {
         self.n == 0
     }
 
+    /// The bases as prepared (every `factor`-th table entry).
+    pub fn bases(&self) -> Vec<Affine<P>> {
+        self.table
+            .iter()
+            .step_by(self.factor as usize)
+            .map(|p| {
+                if p.is_inf() {
+                    Affine::identity()
+                } else {
+                    Affine::new_unchecked(p.x, p.y)
+                }
+            })
+            .collect()
+    }
+
     /// Bytes held by the table.
     pub fn memory_bytes(&self) -> usize {
         self.table.len() * std::mem::size_of::<Pt<P::BaseField>>()
