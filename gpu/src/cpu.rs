@@ -58,7 +58,10 @@ impl Backend for CpuBackend {
     fn msm_g1(&self, bases: &Self::G1Bases, scalars: &[Fr]) -> Result<G1Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
         if arkworks_msm() {
-            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(&bases.bases()[..scalars.len()], scalars));
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(
+                &bases.bases()[..scalars.len()],
+                scalars,
+            ));
         }
         Ok(bases.msm(scalars))
     }
@@ -66,7 +69,10 @@ impl Backend for CpuBackend {
     fn msm_g2(&self, bases: &Self::G2Bases, scalars: &[Fr]) -> Result<G2Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
         if arkworks_msm() {
-            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(&bases.bases()[..scalars.len()], scalars));
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(
+                &bases.bases()[..scalars.len()],
+                scalars,
+            ));
         }
         Ok(bases.msm(scalars))
     }

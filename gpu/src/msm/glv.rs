@@ -64,10 +64,7 @@ impl Glv {
             out
         };
         // β1 = k·n22/r, β2 = −k·n12/r.
-        let m = [
-            (coeffs[3].1, coeffs[3].0),
-            (coeffs[1].1, !coeffs[1].0),
-        ];
+        let m = [(coeffs[3].1, coeffs[3].0), (coeffs[1].1, !coeffs[1].0)];
         Glv {
             n,
             g: [g_of(m[0].0), g_of(m[1].0)],
@@ -125,7 +122,8 @@ impl Glv {
         let k1 = k_lo
             .wrapping_sub(b[0].wrapping_mul(n11))
             .wrapping_sub(b[1].wrapping_mul(n21)) as i128;
-        let k2 = (b[0].wrapping_mul(n12).wrapping_add(b[1].wrapping_mul(n22))).wrapping_neg() as i128;
+        let k2 =
+            (b[0].wrapping_mul(n12).wrapping_add(b[1].wrapping_mul(n22))).wrapping_neg() as i128;
         ((k1 < 0, k1.unsigned_abs()), (k2 < 0, k2.unsigned_abs()))
     }
 }
@@ -202,8 +200,14 @@ mod tests {
         assert!(m1 < 1u128 << GLV_BITS && m2 < 1u128 << GLV_BITS, "k = {kk}");
         // Agrees with arkworks' (big-integer) decomposition up to the rounding of β.
         let ((p1, a1), (p2, a2)) = P::scalar_decomposition(k);
-        let ak1 = s(!p1, u128::from_le_bytes(a1.into_bigint().to_bytes_le()[..16].try_into().unwrap()));
-        let ak2 = s(!p2, u128::from_le_bytes(a2.into_bigint().to_bytes_le()[..16].try_into().unwrap()));
+        let ak1 = s(
+            !p1,
+            u128::from_le_bytes(a1.into_bigint().to_bytes_le()[..16].try_into().unwrap()),
+        );
+        let ak2 = s(
+            !p2,
+            u128::from_le_bytes(a2.into_bigint().to_bytes_le()[..16].try_into().unwrap()),
+        );
         let lhs = ((&ak1 + &lambda * &ak2 - &kk) % &r + &r) % &r;
         assert_eq!(lhs, BigInt::from(0));
     }

@@ -417,7 +417,12 @@ mod tests {
                 3 => -Fr::from(1u64),
                 4 => Fr::from(rng.gen_range(0u64..2)),
                 5 => Fr::from(rng.gen_range(-70000i64..70000)),
-                6 => [Fr::from(0u64), Fr::from(1u64), -Fr::from(1u64), Fr::rand(rng)][i % 4],
+                6 => [
+                    Fr::from(0u64),
+                    Fr::from(1u64),
+                    -Fr::from(1u64),
+                    Fr::rand(rng),
+                ][i % 4],
                 7 => {
                     // Around 2^126 (the GLV cut-off) and (r−1)/2.
                     let t = Fr::from(2u64).pow([126u64]);
@@ -444,7 +449,12 @@ mod tests {
                 let len = len.min(bases.len());
                 let s = scalars(len, kind, rng);
                 let want = G1Projective::msm_unchecked(&bases[..len], &s);
-                assert_eq!(prep.msm(&s), want, "G1 n={} cap={cap} kind={kind} len={len}", bases.len());
+                assert_eq!(
+                    prep.msm(&s),
+                    want,
+                    "G1 n={} cap={cap} kind={kind} len={len}",
+                    bases.len()
+                );
             }
         }
     }
@@ -454,7 +464,12 @@ mod tests {
         for kind in [0, 4, 5, 6, 7, 8] {
             let s = scalars(bases.len(), kind, rng);
             let want = G2Projective::msm_unchecked(bases, &s);
-            assert_eq!(prep.msm(&s), want, "G2 n={} cap={cap} kind={kind}", bases.len());
+            assert_eq!(
+                prep.msm(&s),
+                want,
+                "G2 n={} cap={cap} kind={kind}",
+                bases.len()
+            );
         }
     }
 
@@ -506,7 +521,11 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let g = G1Projective::generator();
         let pts: Vec<G1Affine> = points::<G1Projective>(200, &mut rng);
-        for sizes in [vec![0usize, 1, 2, 3, 64, 65, 200], vec![150, 0, 0, 99], vec![1; 40]] {
+        for sizes in [
+            vec![0usize, 1, 2, 3, 64, 65, 200],
+            vec![150, 0, 0, 99],
+            vec![1; 40],
+        ] {
             let mut buf = Vec::new();
             let mut starts = Vec::new();
             let mut lens = Vec::new();
@@ -518,8 +537,8 @@ mod tests {
                 for k in 0..len {
                     let p = match k % 7 {
                         0 => G1Affine::identity(),
-                        1 if k > 1 => seg[k - 1],              // equal to the previous: doubling
-                        2 if k > 2 => -seg[k - 1],             // inverse of the previous
+                        1 if k > 1 => seg[k - 1], // equal to the previous: doubling
+                        2 if k > 2 => -seg[k - 1], // inverse of the previous
                         _ => pts[rng.gen_range(0..pts.len())],
                     };
                     seg.push(p);
