@@ -1,19 +1,21 @@
 //! Bucket accumulation in affine coordinates with batched inversions (Montgomery's trick).
 //!
-//! The points of every bucket lie in one contiguous segment of a buffer. Each round adds the
-//! points of every segment in pairs (`p0+p1, p2+p3, …`), writing the sums to the segment's
-//! front, so segments halve; all the round's denominators (`x2 − x1`, or `2y` for a doubling)
-//! share one field inversion. An affine addition then costs about 6 multiplications against
-//! 10 for a mixed XYZZ addition. When a round has fewer than [`MIN_BATCH`] pairs, an inversion
-//! would no longer pay for itself: the remaining points of each bucket are added in XYZZ.
+//! Points stream in one at a time, each for one bucket. A point whose bucket is empty is
+//! stored as it is; otherwise the pair joins a *batch* of pending additions, at most one per
+//! bucket. When the batch is full its denominators `x₂ − x₁` share one field inversion and
+//! every pending bucket gets its sum: an affine addition then costs about 6 multiplications
+//! against 10 for a mixed XYZZ addition. A point whose bucket is already pending waits in a
+//! queue for the next batch; when the queue grows past a few batches (scalars piling into a
+//! few buckets, as bits do) it is drained into XYZZ side buckets instead, so no distribution
+//! of digits costs more than plain XYZZ accumulation.
+//!
+//! The buckets live in one array of `2^(c−1)` points, touched in the order digits arrive; the
+//! points themselves are read in order, so memory traffic is streaming except for the buckets.
 
 use ark_ec::short_weierstrass::SWCurveConfig;
-use ark_ff::{AdditiveGroup, Field};
+use ark_ff::Field;
 
 use super::xyzz::Xyzz;
-
-/// Fewest pairs for which a round of batched affine additions is used.
-pub(crate) const MIN_BATCH: usize = 32;
 
 /// An affine point; `(0, 0)` is the point at infinity (it is on neither BN254 curve, whose
 /// equations are `y² = x³ + b` with `b ≠ 0`).
@@ -35,138 +37,195 @@ impl<F: Field> Pt<F> {
     }
 }
 
-/// Reusable scratch for [`bucket_sums`].
-#[derive(Default)]
-pub(crate) struct Scratch<F> {
-    den: Vec<F>,
-    prefix: Vec<F>,
-    active: Vec<u32>,
+/// `2^(c−1)` buckets being filled; see the module docs.
+pub(crate) struct Accumulator<P: SWCurveConfig> {
+    buckets: Vec<Pt<P::BaseField>>,
+    /// Whether a bucket has a pending addition in the batch.
+    pending: Vec<bool>,
+    /// The batch: (bucket, point to add).
+    batch: Vec<(u32, Pt<P::BaseField>)>,
+    /// Points whose bucket was pending when they came.
+    queue: Vec<(u32, Pt<P::BaseField>)>,
+    /// XYZZ side buckets, allocated the first time the queue overflows.
+    side: Vec<Xyzz<P>>,
+    /// Denominators, then their inverses; prefix products.
+    den: Vec<P::BaseField>,
+    prefix: Vec<P::BaseField>,
+    capacity: usize,
 }
 
-enum Pair {
-    /// A general addition or a doubling: needs the inverse of its denominator.
-    Invert,
-    TakeFirst,
-    TakeSecond,
-    Infinity,
+/// Batch size for `nb` buckets: large enough that the inversion (about 230 multiplications)
+/// is a small share of each addition, small enough that few points find their bucket already
+/// pending (about `B/2nb` of them, here an eighth at most).
+pub(crate) fn batch_capacity(nb: usize) -> usize {
+    (nb / 4).clamp(128, 1024)
 }
 
-#[inline]
-fn classify<F: Field>(a: &Pt<F>, b: &Pt<F>) -> Pair {
-    if a.is_inf() {
-        Pair::TakeSecond
-    } else if b.is_inf() {
-        Pair::TakeFirst
-    } else if a.x == b.x && a.y != b.y {
-        // a = −b (the group has odd order, so no point has y = 0).
-        Pair::Infinity
-    } else {
-        Pair::Invert
+impl<P: SWCurveConfig> Accumulator<P> {
+    /// Empty buckets `0 .. nb`.
+    pub(crate) fn new(nb: usize) -> Self {
+        let capacity = batch_capacity(nb);
+        Accumulator {
+            buckets: vec![Pt::INF; nb],
+            pending: vec![false; nb],
+            batch: Vec::with_capacity(capacity),
+            queue: Vec::new(),
+            side: Vec::new(),
+            den: Vec::with_capacity(capacity),
+            prefix: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// `bucket[b] += p`.
+    #[inline]
+    pub(crate) fn add(&mut self, b: u32, p: Pt<P::BaseField>) {
+        if p.is_inf() {
+            return;
+        }
+        let bi = b as usize;
+        if self.pending[bi] {
+            self.queue.push((b, p));
+            if self.queue.len() > 4 * self.capacity {
+                self.drain_queue_to_side();
+            }
+            return;
+        }
+        let cur = self.buckets[bi];
+        if cur.is_inf() {
+            self.buckets[bi] = p;
+            return;
+        }
+        if cur.x == p.x {
+            // p = ±cur: a doubling (rare: the same point twice) or the point at infinity.
+            self.buckets[bi] = if cur.y == p.y {
+                double_affine(&p)
+            } else {
+                Pt::INF
+            };
+            return;
+        }
+        self.pending[bi] = true;
+        self.batch.push((b, p));
+        if self.batch.len() == self.capacity {
+            self.flush();
+            self.requeue();
+        }
+    }
+
+    /// Adds the batch's pairs with one inversion and clears it.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.den.clear();
+        self.prefix.clear();
+        let mut acc = P::BaseField::ONE;
+        for &(b, p) in &self.batch {
+            let d = p.x - self.buckets[b as usize].x;
+            self.prefix.push(acc);
+            acc *= d;
+            self.den.push(d);
+        }
+        let mut inv = acc
+            .inverse()
+            .expect("denominators are non-zero: equal x are handled before batching");
+        for (i, &(b, p)) in self.batch.iter().enumerate().rev() {
+            let d_inv = inv * self.prefix[i];
+            inv *= self.den[i];
+            let q = &mut self.buckets[b as usize];
+            let lambda = (p.y - q.y) * d_inv;
+            let x3 = lambda.square() - q.x - p.x;
+            q.y = lambda * (q.x - x3) - q.y;
+            q.x = x3;
+            self.pending[b as usize] = false;
+        }
+        self.batch.clear();
+    }
+
+    /// Offers the queued points again (after a flush nothing is pending).
+    fn requeue(&mut self) {
+        let queued = std::mem::take(&mut self.queue);
+        for &(b, p) in &queued {
+            // No recursion into flush while the queue is taken: a full batch flushes in
+            // `add`, which then requeues what is queued by then (an empty queue).
+            self.add(b, p);
+        }
+        // Keep the allocation.
+        let mut queued = queued;
+        queued.clear();
+        if self.queue.is_empty() {
+            self.queue = queued;
+        }
+    }
+
+    fn drain_queue_to_side(&mut self) {
+        if self.side.is_empty() {
+            self.side = vec![Xyzz::zero(); self.buckets.len()];
+        }
+        for &(b, p) in &self.queue {
+            self.side[b as usize].add_affine(&p);
+        }
+        self.queue.clear();
+    }
+
+    /// Completes the batch and the queue.
+    fn settle(&mut self) {
+        while !self.batch.is_empty() || !self.queue.is_empty() {
+            self.flush();
+            if self.queue.len() < self.capacity / 4 {
+                // Too few left for a batch to pay for its inversion.
+                self.drain_queue_to_side();
+            } else {
+                self.requeue();
+            }
+        }
+    }
+
+    /// `Σ_b bucket[b]`, unweighted: the buckets used as lanes of one plain sum.
+    pub(crate) fn finish_sum(mut self) -> Xyzz<P> {
+        self.settle();
+        let mut sum = Xyzz::<P>::zero();
+        for (b, p) in self.buckets.iter().enumerate() {
+            sum.add_affine(p);
+            if let Some(s) = self.side.get(b) {
+                sum.add(s);
+            }
+        }
+        sum
+    }
+
+    /// `Σ_b (b+1)·bucket[b]`: the batch and queue completed, then the running-sum reduction
+    /// from the top bucket down.
+    pub(crate) fn finish(mut self) -> Xyzz<P> {
+        self.settle();
+        let mut running = Xyzz::<P>::zero();
+        let mut sum = Xyzz::<P>::zero();
+        let top = (0..self.buckets.len())
+            .rev()
+            .find(|&b| !self.buckets[b].is_inf() || self.side.get(b).is_some_and(|s| !s.is_zero()));
+        let Some(top) = top else {
+            return sum;
+        };
+        for b in (0..=top).rev() {
+            running.add_affine(&self.buckets[b]);
+            if let Some(s) = self.side.get(b) {
+                running.add(s);
+            }
+            sum.add(&running);
+        }
+        sum
     }
 }
 
-/// `Σ_b (b+1)·(Σ of the points in segment b)`, with segment `b` being
-/// `buf[starts[b] .. starts[b] + lens[b]]`. Clobbers `buf` and `lens`.
-pub(crate) fn bucket_sums<P: SWCurveConfig>(
-    buf: &mut [Pt<P::BaseField>],
-    starts: &[u32],
-    lens: &mut [u32],
-    scratch: &mut Scratch<P::BaseField>,
-) -> Xyzz<P> {
-    let Scratch {
-        den,
-        prefix,
-        active,
-    } = scratch;
-    active.clear();
-    active.extend((0..lens.len() as u32).filter(|&b| lens[b as usize] >= 2));
-    loop {
-        let pairs: usize = active.iter().map(|&b| lens[b as usize] as usize / 2).sum();
-        if pairs < MIN_BATCH {
-            break;
-        }
-        // Denominators.
-        den.clear();
-        for &b in active.iter() {
-            let (s, l) = (starts[b as usize] as usize, lens[b as usize] as usize);
-            for k in 0..l / 2 {
-                let (p, q) = (&buf[s + 2 * k], &buf[s + 2 * k + 1]);
-                den.push(match classify(p, q) {
-                    Pair::Invert if p.x == q.x => p.y.double(),
-                    Pair::Invert => q.x - p.x,
-                    _ => P::BaseField::ONE,
-                });
-            }
-        }
-        batch_invert(den, prefix);
-        // Sums, written to the front of each segment.
-        let mut i = 0;
-        for &b in active.iter() {
-            let (s, l) = (starts[b as usize] as usize, lens[b as usize] as usize);
-            for k in 0..l / 2 {
-                let (p, q) = (buf[s + 2 * k], buf[s + 2 * k + 1]);
-                buf[s + k] = match classify(&p, &q) {
-                    Pair::TakeFirst => p,
-                    Pair::TakeSecond => q,
-                    Pair::Infinity => Pt::INF,
-                    Pair::Invert => {
-                        let lambda = if p.x == q.x {
-                            let x2 = p.x.square();
-                            (x2.double() + x2) * den[i]
-                        } else {
-                            (q.y - p.y) * den[i]
-                        };
-                        let x3 = lambda.square() - p.x - q.x;
-                        let y3 = lambda * (p.x - x3) - p.y;
-                        Pt { x: x3, y: y3 }
-                    }
-                };
-                i += 1;
-            }
-            if l % 2 == 1 {
-                buf[s + l / 2] = buf[s + l - 1];
-            }
-            lens[b as usize] = l.div_ceil(2) as u32;
-        }
-        active.retain(|&b| lens[b as usize] >= 2);
-    }
-    // Running-sum reduction, top bucket first; a bucket still holding several points is
-    // summed in XYZZ.
-    let mut running = Xyzz::<P>::zero();
-    let mut sum = Xyzz::<P>::zero();
-    let Some(top) = lens.iter().rposition(|&l| l > 0) else {
-        return sum;
-    };
-    for b in (0..=top).rev() {
-        let (s, l) = (starts[b] as usize, lens[b] as usize);
-        match l {
-            0 => {}
-            1 => running.add_affine(&buf[s]),
-            _ => {
-                let mut acc = Xyzz::<P>::zero();
-                for p in &buf[s..s + l] {
-                    acc.add_affine(p);
-                }
-                running.add(&acc);
-            }
-        }
-        sum.add(&running);
-    }
-    sum
-}
-
-/// Replaces every element of `v` (all non-zero) by its inverse with one field inversion.
-pub(crate) fn batch_invert<F: Field>(v: &mut [F], prefix: &mut Vec<F>) {
-    prefix.clear();
-    let mut acc = F::ONE;
-    for x in v.iter() {
-        prefix.push(acc);
-        acc *= x;
-    }
-    let mut inv = acc.inverse().expect("batch_invert: zero denominator");
-    for (x, p) in v.iter_mut().zip(prefix.iter()).rev() {
-        let t = inv * p;
-        inv *= *x;
-        *x = t;
+/// `2·p` in affine coordinates (one inversion).
+fn double_affine<F: Field>(p: &Pt<F>) -> Pt<F> {
+    // The group has odd order, so no point has y = 0.
+    let x2 = p.x.square();
+    let lambda = (x2.double() + x2) * p.y.double().inverse().expect("y ≠ 0");
+    let x3 = lambda.square() - p.x.double();
+    Pt {
+        x: x3,
+        y: lambda * (p.x - x3) - p.y,
     }
 }

@@ -26,7 +26,7 @@ use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
-use batch_affine::{bucket_sums, Pt, Scratch};
+use batch_affine::{Accumulator, Pt};
 use glv::{limbs, Glv, GLV_BITS};
 
 /// Default cap on the precompute factor `f` (stored multiples per base), see
@@ -48,11 +48,6 @@ pub fn precompute_factor_cap() -> usize {
     PRECOMPUTE_CAP.load(Ordering::Relaxed)
 }
 
-/// Table indices use the low 30 bits of an entry.
-const IDX_BITS: u32 = 30;
-const NEG: u32 = 1 << 31;
-const ENDO: u32 = 1 << 30;
-
 /// Bases prepared for repeated MSMs (see the module docs).
 pub struct PreparedBases<P: GLVConfig> {
     n: usize,
@@ -63,9 +58,10 @@ pub struct PreparedBases<P: GLVConfig> {
     /// Stored multiples per base.
     factor: u32,
     table: Vec<Pt<P::BaseField>>,
+    /// `φ` of every table entry, `(β·x, y)`: computed once here instead of one multiplication
+    /// in every addition of a second GLV half.
+    table_endo: Vec<Pt<P::BaseField>>,
     glv: Glv,
-    /// The endomorphism's `β` (`φ(x, y) = (β·x, y)`).
-    beta: P::BaseField,
 }
 
 impl<P: GLVConfig> std::fmt::Debug for PreparedBases<P> {
@@ -83,9 +79,16 @@ fn windows_for(c: u32) -> u32 {
     (GLV_BITS + 1).div_ceil(c)
 }
 
-/// Relative costs (in field multiplications) used to pick the window width.
+/// Widest window: `2^12` buckets of 64 bytes (256 KiB) per task stay in a core's L2 cache;
+/// wider windows save additions but lose more to cache misses on random bucket reads.
+const MAX_WINDOW_BITS: u32 = 13;
+
+/// Relative costs (in field multiplications) used to pick the window width: a batched affine
+/// addition (5M + 1S, the queue's share, the inversion's share added per batch size) and a
+/// bucket in the reduction (two XYZZ additions).
 const COST_BATCH_ADD: usize = 7;
-const COST_BUCKET: usize = 24;
+const COST_INVERSION: usize = 230;
+const COST_BUCKET: usize = 26;
 
 /// The `(c, f)` with the least estimated cost for `n` bases of random scalars (two GLV halves
 /// each) on `threads` threads, `f ≤ cap`.
@@ -93,19 +96,41 @@ pub(crate) fn choose_window(n: usize, cap: usize, threads: usize) -> (u32, u32) 
     let halves = 2 * n.max(1);
     let threads = threads.max(1);
     let mut best = (usize::MAX, 4, 1);
-    for c in 4..=20u32 {
+    for c in 4..=MAX_WINDOW_BITS {
         let w = windows_for(c) as usize;
         let f = w.min(cap).max(1);
         let passes = w.div_ceil(f);
         let chunks = chunk_count(halves, passes, threads);
+        let nb = 1usize << (c - 1);
+        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
         let entries = halves * w;
-        let buckets = passes * chunks * (1usize << (c - 1));
-        let cost = entries * COST_BATCH_ADD + buckets * COST_BUCKET;
+        let buckets = passes * chunks * nb;
+        let cost = entries * per_add / 16 + buckets * COST_BUCKET;
         if cost < best.0 {
             best = (cost, c, f as u32);
         }
     }
     (best.1, best.2)
+}
+
+/// Magnitudes below `2^SMALL_BITS` are summed apart from the rest (see [`PreparedBases::msm`]).
+const SMALL_BITS: u32 = 24;
+
+/// The window width for `count` halves of at most `bits` bits (with the carry) over stored
+/// bases, by the cost model of [`choose_window`] with no precomputation.
+fn choose_width(count: usize, bits: u32, threads: usize) -> u32 {
+    let mut best = (usize::MAX, 1);
+    for c in 1..=MAX_WINDOW_BITS.min(bits.max(1)) {
+        let w = bits.div_ceil(c) as usize;
+        let chunks = chunk_count(count, w, threads);
+        let nb = 1usize << (c - 1);
+        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        let cost = count * w * per_add / 16 + w * chunks * nb * COST_BUCKET;
+        if cost < best.0 {
+            best = (cost, c);
+        }
+    }
+    best.1
 }
 
 /// How many chunks of scalars to split an MSM into: enough tasks for the threads, no more
@@ -128,18 +153,33 @@ impl<P: GLVConfig> PreparedBases<P> {
     /// Prepares `bases` storing at most `cap` multiples of each.
     pub fn with_cap(bases: Vec<Affine<P>>, cap: usize) -> Self {
         let n = bases.len();
-        let cap = cap.max(1).min(((1usize << IDX_BITS) / n.max(1)).max(1));
-        assert!(n < 1 << IDX_BITS, "too many bases");
+        let cap = cap.max(1);
+        // Base indices carry the endomorphism flag in bit 31.
+        assert!(n < 1 << 31, "too many bases");
         let (c, factor) = choose_window(n, cap, rayon::current_num_threads());
         let table = precompute::build_table(&bases, c, factor as usize);
+        let beta = P::ENDO_COEFFS[0];
+        let table_endo = table
+            .par_iter()
+            .map(|p| {
+                if p.is_inf() {
+                    *p
+                } else {
+                    Pt {
+                        x: p.x * beta,
+                        y: p.y,
+                    }
+                }
+            })
+            .collect();
         PreparedBases {
             n,
             c,
             windows: windows_for(c),
             factor,
             table,
+            table_endo,
             glv: Glv::new::<P>(),
-            beta: P::ENDO_COEFFS[0],
         }
     }
 
@@ -168,9 +208,9 @@ impl<P: GLVConfig> PreparedBases<P> {
             .collect()
     }
 
-    /// Bytes held by the table.
+    /// Bytes held by the tables (the multiples and their images under `φ`).
     pub fn memory_bytes(&self) -> usize {
-        self.table.len() * std::mem::size_of::<Pt<P::BaseField>>()
+        (self.table.len() + self.table_endo.len()) * std::mem::size_of::<Pt<P::BaseField>>()
     }
 
     /// `(c, windows, factor)`: window width, windows per scalar half, stored multiples per base.
@@ -192,40 +232,90 @@ impl<P: GLVConfig> PreparedBases<P> {
             .enumerate()
             .map(|(ci, chunk)| self.decompose(ci * per, chunk))
             .collect();
-        let total: usize = halves.iter().map(Vec::len).sum();
-        if total == 0 {
-            return Projective::zero();
-        }
-        // Passes needed: the highest window with a digit (small scalars need few).
-        let max_mag = halves
-            .iter()
-            .flatten()
-            .map(|(_, (_, m))| *m)
-            .max()
-            .unwrap_or(0);
-        let bits = 128 - max_mag.leading_zeros() + 1; // +1: the signed digits' carry
-        let used_windows = bits.div_ceil(self.c).min(self.windows);
-        let f = self.factor;
-        let passes = used_windows.div_ceil(f) as usize;
-        // Re-chunk the halves so every task has a similar share.
-        let chunks = chunk_count(total, passes, threads);
         let all: Vec<(u32, Half)> = if halves.len() == 1 {
-            halves.into_iter().next().unwrap()
+            halves.into_iter().next().expect("one chunk")
         } else {
             halves.into_iter().flatten().collect()
         };
-        let per = all.len().div_ceil(chunks);
+        // Small magnitudes (bits, small signed integers: the witness shape) and large ones
+        // (GLV halves of random scalars) are summed apart, each with windows for its own width
+        // and count: one large scalar among thousands of bits must not make every bit pay
+        // for ten passes of bucket reductions.
+        let (small, large): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|(_, (_, m))| *m < 1u128 << SMALL_BITS);
+        let (ones, small): (Vec<_>, Vec<_>) = small.into_iter().partition(|(_, (_, m))| *m == 1);
+        let mut acc = self.sum_ones(&ones, threads);
+        // The small ones have few windows: a pass of buckets each, over the bases alone,
+        // costs less than reading their precomputed multiples.
+        acc += self.sum_halves(&small, threads, false);
+        acc += self.sum_halves(&large, threads, true);
+        acc
+    }
+
+    /// `Σ ±base` over halves of magnitude 1 (bits and −1: most of a witness): a plain sum,
+    /// spread over lanes so that its additions batch (one bucket would take them one by one).
+    fn sum_ones(&self, halves: &[(u32, Half)], threads: usize) -> Projective<P> {
+        if halves.is_empty() {
+            return Projective::zero();
+        }
+        let chunks = threads.min(halves.len().div_ceil(4096)).max(1);
+        let per = halves.len().div_ceil(chunks);
+        halves
+            .par_chunks(per)
+            .map(|chunk| {
+                let lanes = (chunk.len() / 8).clamp(1, 2048);
+                let mut acc = Accumulator::<P>::new(lanes);
+                for (i, &(base, (neg, _))) in chunk.iter().enumerate() {
+                    // A GLV half of a larger scalar may be ±1 too: then its point is φ(base).
+                    let table = if base & ENDO_FLAG != 0 {
+                        &self.table_endo
+                    } else {
+                        &self.table
+                    };
+                    let mut pt = table[(base & !ENDO_FLAG) as usize * self.factor as usize];
+                    if neg && !pt.is_inf() {
+                        pt.y = -pt.y;
+                    }
+                    acc.add((i % lanes) as u32, pt);
+                }
+                acc.finish_sum().into_projective()
+            })
+            .sum()
+    }
+
+    /// `Σ ±m·(base or φ(base))` over `halves`, with the precomputed multiples when
+    /// `multiples` (and the table has them), else one pass per window over the bases.
+    fn sum_halves(&self, halves: &[(u32, Half)], threads: usize, multiples: bool) -> Projective<P> {
+        let Some(max_mag) = halves.iter().map(|(_, (_, m))| *m).max() else {
+            return Projective::zero();
+        };
+        let bits = 128 - max_mag.leading_zeros() + 1; // +1: the signed digits' carry
+                                                      // Bases stored alone serve any window width; precomputed multiples only theirs.
+        let (c, f) = if self.factor == 1 || !multiples {
+            (choose_width(halves.len(), bits, threads), 1)
+        } else {
+            (self.c, self.factor)
+        };
+        let used_windows = bits.div_ceil(c);
+        let passes = used_windows.div_ceil(f) as usize;
+        // Re-chunk the halves so every task has a similar share.
+        let chunks = chunk_count(halves.len(), passes, threads);
+        let per = halves.len().div_ceil(chunks);
         let tasks: Vec<(usize, &[(u32, Half)])> = (0..passes)
-            .flat_map(|p| all.chunks(per).map(move |ch| (p, ch)))
+            .flat_map(|p| halves.chunks(per).map(move |ch| (p, ch)))
             .collect();
         let sums: Vec<Projective<P>> = tasks
             .par_iter()
-            .map(|&(p, ch)| self.pass(p as u32, used_windows, ch).into_projective())
+            .map(|&(p, ch)| {
+                self.pass(c, f, p as u32, used_windows, ch)
+                    .into_projective()
+            })
             .collect();
         // Σ_p 2^(c·f·p)·S_p (Horner, top pass first).
         let mut acc = Projective::<P>::zero();
         for p in (0..passes).rev() {
-            for _ in 0..self.c * f {
+            for _ in 0..c * f {
                 acc.double_in_place();
             }
             for (q, s) in tasks.iter().zip(&sums) {
@@ -273,22 +363,34 @@ impl<P: GLVConfig> PreparedBases<P> {
         out
     }
 
-    /// Bucket sum of pass `p` (windows `p·f .. (p+1)·f`) over `halves`.
-    fn pass(&self, p: u32, used_windows: u32, halves: &[(u32, Half)]) -> xyzz::Xyzz<P> {
-        let c = self.c;
-        let f = self.factor;
+    /// Bucket sum of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these are
+    /// the table's multiples, of the prepared width, else `f = 1` and any width) over
+    /// `halves`: each half's signed
+    /// digits of those windows, computed with their carries from the low windows up, go to
+    /// one set of buckets, window `j`'s digit with the table's `2^(c·(j − p·f))` multiple.
+    fn pass(
+        &self,
+        c: u32,
+        f: u32,
+        p: u32,
+        used_windows: u32,
+        halves: &[(u32, Half)],
+    ) -> xyzz::Xyzz<P> {
         let lo = p * f;
         let hi = ((p + 1) * f).min(used_windows);
-        let nb = 1usize << (c - 1);
         let mask = (1u128 << c) - 1;
         let half = 1i64 << (c - 1);
-        let mut counts = vec![0u32; nb];
-        let mut entries: Vec<(u32, u32)> = Vec::with_capacity(halves.len() * (hi - lo) as usize);
+        let mut acc = Accumulator::<P>::new(1usize << (c - 1));
         for &(base, (neg, m)) in halves {
-            let endo = base & ENDO_FLAG != 0;
-            let idx = (base & !ENDO_FLAG) * f;
+            let table = if base & ENDO_FLAG != 0 {
+                &self.table_endo
+            } else {
+                &self.table
+            };
+            let idx = (base & !ENDO_FLAG) as usize * self.factor as usize;
             let mut carry = 0i64;
             for j in 0..hi {
+                // c·j < 127 for every window (c·(windows − 1) < GLV_BITS + 1).
                 let w = ((m >> (c * j)) & mask) as i64 + carry;
                 let d = if w > half {
                     carry = 1;
@@ -300,47 +402,17 @@ impl<P: GLVConfig> PreparedBases<P> {
                 if j < lo || d == 0 {
                     continue;
                 }
-                let bucket = d.unsigned_abs() as u32 - 1;
-                let mut r = idx + (j - lo);
+                let mut pt = table[idx + (j - lo) as usize];
+                if pt.is_inf() {
+                    continue;
+                }
                 if neg != (d < 0) {
-                    r |= NEG;
-                }
-                if endo {
-                    r |= ENDO;
-                }
-                counts[bucket as usize] += 1;
-                entries.push((bucket, r));
-            }
-        }
-        if entries.is_empty() {
-            return xyzz::Xyzz::zero();
-        }
-        // Counting sort by bucket, gathering the (signed, endomorphism-mapped) points.
-        let mut starts = Vec::with_capacity(nb);
-        let mut acc = 0u32;
-        for &k in &counts {
-            starts.push(acc);
-            acc += k;
-        }
-        let mut next = starts.clone();
-        let mut buf = vec![Pt::<P::BaseField>::INF; entries.len()];
-        for &(b, r) in &entries {
-            let mut pt = self.table[(r & ((1 << IDX_BITS) - 1)) as usize];
-            if !pt.is_inf() {
-                if r & ENDO != 0 {
-                    pt.x *= self.beta;
-                }
-                if r & NEG != 0 {
                     pt.y = -pt.y;
                 }
+                acc.add(d.unsigned_abs() as u32 - 1, pt);
             }
-            let slot = &mut next[b as usize];
-            buf[*slot as usize] = pt;
-            *slot += 1;
         }
-        drop(entries);
-        let mut scratch = Scratch::default();
-        bucket_sums::<P>(&mut buf, &starts, &mut counts, &mut scratch)
+        acc.finish()
     }
 }
 
@@ -391,7 +463,7 @@ fn sub_plus_one(r_minus_one: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
 mod tests {
     use super::*;
     use ark_bn254::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-    use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+    use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
     use ark_ff::UniformRand;
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -427,7 +499,19 @@ mod tests {
                     // Around 2^126 (the GLV cut-off) and (r−1)/2.
                     let t = Fr::from(2u64).pow([126u64]);
                     let h = Fr::from(Fr::MODULUS_MINUS_ONE_DIV_TWO);
-                    [t, t - Fr::from(1u64), -t, h, h + Fr::from(1u64), -h][i % 6]
+                    // λ and its neighbours: GLV halves of magnitude 0 and 1 (φ(P) alone).
+                    let l = <g1::Config as GLVConfig>::LAMBDA;
+                    [
+                        t,
+                        t - Fr::from(1u64),
+                        -t,
+                        h,
+                        h + Fr::from(1u64),
+                        -h,
+                        l,
+                        -l,
+                        l + Fr::from(1u64),
+                    ][i % 9]
                 }
                 _ => {
                     // A mix, as the witness: bits, small integers and some random.
@@ -514,49 +598,53 @@ mod tests {
         assert!(prep.is_empty());
     }
 
-    /// Buckets with hundreds of points: the batched affine rounds, with doublings (equal
-    /// points), inverses (P and −P) and infinity in the same batch.
+    /// Buckets filled with hundreds of points in a random order: batches, points waiting for
+    /// a pending bucket, queue overflow into XYZZ side buckets (many points for one bucket),
+    /// doublings (the same point twice), inverses (P then −P) and infinity.
     #[test]
-    fn batch_affine_buckets_match_naive_sum() {
+    fn accumulator_matches_naive_sum() {
         let mut rng = StdRng::seed_from_u64(3);
-        let g = G1Projective::generator();
-        let pts: Vec<G1Affine> = points::<G1Projective>(200, &mut rng);
-        for sizes in [
-            vec![0usize, 1, 2, 3, 64, 65, 200],
-            vec![150, 0, 0, 99],
-            vec![1; 40],
-        ] {
-            let mut buf = Vec::new();
-            let mut starts = Vec::new();
-            let mut lens = Vec::new();
-            let mut want = G1Projective::zero();
-            for (b, &len) in sizes.iter().enumerate() {
-                starts.push(buf.len() as u32);
-                lens.push(len as u32);
-                let mut seg = Vec::new();
-                for k in 0..len {
-                    let p = match k % 7 {
-                        0 => G1Affine::identity(),
-                        1 if k > 1 => seg[k - 1], // equal to the previous: doubling
-                        2 if k > 2 => -seg[k - 1], // inverse of the previous
-                        _ => pts[rng.gen_range(0..pts.len())],
-                    };
-                    seg.push(p);
-                    want += p * Fr::from(b as u64 + 1);
-                }
-                buf.extend(seg.iter().map(|p: &G1Affine| {
-                    if p.is_zero() {
-                        Pt::INF
-                    } else {
-                        Pt { x: p.x, y: p.y }
-                    }
-                }));
+        let pts: Vec<G1Affine> = points::<G1Projective>(300, &mut rng);
+        let pt = |p: &G1Affine| {
+            if p.is_zero() {
+                Pt::INF
+            } else {
+                Pt { x: p.x, y: p.y }
             }
-            let mut scratch = Scratch::default();
-            let got = bucket_sums::<g1::Config>(&mut buf, &starts, &mut lens, &mut scratch);
-            assert_eq!(got.into_projective(), want);
-            let _ = g;
+        };
+        for (nb, skew) in [(8usize, false), (256, false), (4096, false), (256, true)] {
+            let mut acc = Accumulator::<g1::Config>::new(nb);
+            let mut want = G1Projective::zero();
+            let mut last = vec![G1Affine::identity(); nb];
+            for k in 0..5000 {
+                // Skewed: most points into bucket 0, as bits put them.
+                let b = if skew && k % 8 != 0 {
+                    0
+                } else {
+                    rng.gen_range(0..nb)
+                };
+                let p = match k % 11 {
+                    0 => G1Affine::identity(),
+                    1 => last[b],  // equal to the bucket's last point: may double
+                    2 => -last[b], // its inverse: may cancel
+                    _ => pts[rng.gen_range(0..pts.len())],
+                };
+                last[b] = p;
+                want += p * Fr::from(b as u64 + 1);
+                acc.add(b as u32, pt(&p));
+            }
+            assert_eq!(acc.finish().into_projective(), want, "nb={nb} skew={skew}");
         }
+        // Doubling and cancelling straight into a bucket holding the point.
+        let mut acc = Accumulator::<g1::Config>::new(4);
+        acc.add(1, pt(&pts[0]));
+        acc.add(1, pt(&pts[0]));
+        acc.add(2, pt(&pts[1]));
+        acc.add(2, pt(&-pts[1]));
+        assert_eq!(
+            acc.finish().into_projective(),
+            G1Projective::from(pts[0]) * Fr::from(4u64)
+        );
     }
 
     #[test]
@@ -573,6 +661,6 @@ mod tests {
         let prep = PreparedBases::<g1::Config>::with_cap(bases, 4);
         let (_, _, f) = prep.shape();
         assert!(f <= 4);
-        assert_eq!(prep.memory_bytes(), 100 * f as usize * 64);
+        assert_eq!(prep.memory_bytes(), 2 * 100 * f as usize * 64);
     }
 }

@@ -285,7 +285,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 // small header, so its size stands for the bases' memory without parsing it twice.
                 if let Ok(m) = std::fs::metadata(&pk) {
                     zkinfer_gpu::msm::set_precompute_factor_cap(
-                        (budget / m.len().max(1)).max(1) as usize,
+                        (budget / m.len().max(1)).max(1) as usize
                     );
                 }
             }
