@@ -1,13 +1,13 @@
-use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::VariableBaseMSM;
+use ark_bn254::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 
 use crate::backend::{check_ntt_batch, check_spmv};
+use crate::msm::PreparedBases;
 use crate::{Backend, CsrMatrix, GpuError, NttKind};
 
-/// The CPU backend: arkworks' Pippenger (`msm_bigint`, which already splits 0/1 and small
-/// signed scalars into cheap groups) and radix-2 FFT, parallel through rayon; CSR products are
-/// parallel over rows.
+/// The CPU backend: our fixed-base MSM ([`crate::msm`]: precomputed window multiples within
+/// the memory cap of [`crate::msm::set_precompute_factor_cap`], GLV, batch-affine buckets) and
+/// arkworks' radix-2 FFT, parallel through rayon; CSR products are parallel over rows.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
 
@@ -19,8 +19,8 @@ pub struct CpuMatrix {
 }
 
 impl Backend for CpuBackend {
-    type G1Bases = Vec<G1Affine>;
-    type G2Bases = Vec<G2Affine>;
+    type G1Bases = PreparedBases<g1::Config>;
+    type G2Bases = PreparedBases<g2::Config>;
     type Matrix = CpuMatrix;
 
     fn name(&self) -> &'static str {
@@ -28,11 +28,11 @@ impl Backend for CpuBackend {
     }
 
     fn prepare_g1(&self, bases: Vec<G1Affine>) -> Result<Self::G1Bases, GpuError> {
-        Ok(bases)
+        Ok(PreparedBases::new(bases))
     }
 
     fn prepare_g2(&self, bases: Vec<G2Affine>) -> Result<Self::G2Bases, GpuError> {
-        Ok(bases)
+        Ok(PreparedBases::new(bases))
     }
 
     fn prepare_matrix(&self, m: &CsrMatrix) -> Result<Self::Matrix, GpuError> {
@@ -57,18 +57,24 @@ impl Backend for CpuBackend {
 
     fn msm_g1(&self, bases: &Self::G1Bases, scalars: &[Fr]) -> Result<G1Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
-        Ok(G1Projective::msm_unchecked(
-            &bases[..scalars.len()],
-            scalars,
-        ))
+        if arkworks_msm() {
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(
+                &bases.bases()[..scalars.len()],
+                scalars,
+            ));
+        }
+        Ok(bases.msm(scalars))
     }
 
     fn msm_g2(&self, bases: &Self::G2Bases, scalars: &[Fr]) -> Result<G2Projective, GpuError> {
         check_msm_len(bases.len(), scalars.len())?;
-        Ok(G2Projective::msm_unchecked(
-            &bases[..scalars.len()],
-            scalars,
-        ))
+        if arkworks_msm() {
+            return Ok(ark_ec::VariableBaseMSM::msm_unchecked(
+                &bases.bases()[..scalars.len()],
+                scalars,
+            ));
+        }
+        Ok(bases.msm(scalars))
     }
 
     fn spmv_many(
@@ -109,6 +115,13 @@ impl Backend for CpuBackend {
         }
         Ok(())
     }
+}
+
+/// `ZKINFER_CPU_MSM=arkworks` runs arkworks' `VariableBaseMSM` instead of ours (a baseline
+/// for before/after measurements of the same binary; it copies the bases on every call).
+fn arkworks_msm() -> bool {
+    static ARK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ARK.get_or_init(|| std::env::var("ZKINFER_CPU_MSM").is_ok_and(|v| v == "arkworks"))
 }
 
 pub(crate) fn check_msm_len(bases: usize, scalars: usize) -> Result<(), GpuError> {

@@ -7,7 +7,8 @@
 //! them and keeps them resident on the device, so only scalars travel per proof.
 //!
 //! Backends:
-//! - [`CpuBackend`]: arkworks' MSM and radix-2 FFT with rayon, and a parallel CSR product.
+//! - [`CpuBackend`]: our fixed-base MSM ([`msm`]: precomputation, GLV, batch-affine buckets),
+//!   arkworks' radix-2 FFT with rayon, and a parallel CSR product.
 //! - `CudaBackend` (feature `cuda`): kernels in `gpu/kernels/*.cu`, compiled by NVRTC at first
 //!   use, loaded through cudarc's dynamic loading so the same binary runs without CUDA.
 //!
@@ -23,6 +24,7 @@ mod cpu;
 mod csr;
 mod error;
 pub mod mirror;
+pub mod msm;
 mod select;
 
 #[cfg(feature = "cuda")]

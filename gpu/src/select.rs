@@ -58,7 +58,7 @@ fn cuda_backend() -> Result<AnyBackend, GpuError> {
 /// G1 bases prepared by an [`AnyBackend`].
 pub enum AnyG1Bases {
     /// Prepared by the CPU backend.
-    Cpu(Vec<G1Affine>),
+    Cpu(<CpuBackend as Backend>::G1Bases),
     /// Prepared by the CUDA backend.
     #[cfg(feature = "cuda")]
     Cuda(CudaG1Bases),
@@ -67,7 +67,7 @@ pub enum AnyG1Bases {
 /// G2 bases prepared by an [`AnyBackend`].
 pub enum AnyG2Bases {
     /// Prepared by the CPU backend.
-    Cpu(Vec<G2Affine>),
+    Cpu(<CpuBackend as Backend>::G2Bases),
     /// Prepared by the CUDA backend.
     #[cfg(feature = "cuda")]
     Cuda(CudaG2Bases),

@@ -125,6 +125,11 @@ enum Command {
         /// a segment or model whose estimate alone exceeds it is refused before any work.
         #[arg(long)]
         max_memory: Option<String>,
+        /// Memory for the CPU MSM's precomputed tables (e.g. 512M, 2G); the precompute factor
+        /// is this over the key's bases' size. Default: the bases only, since one proof does
+        /// not repay the tables (a resident prover does).
+        #[arg(long, env = "ZKINFER_MSM_MEMORY")]
+        msm_memory: Option<String>,
     },
     /// Verify one proof, or several at once (batch verification names any bad one).
     Verify {
@@ -264,16 +269,24 @@ pub fn run(args: Vec<OsString>) -> i32 {
             backend,
             jobs,
             max_memory,
+            msm_memory,
         } => (|| {
             if jobs == 0 {
                 return Err(bad("--jobs must be at least 1"));
             }
-            let max_memory = max_memory
-                .map(|m| {
-                    zkinfer_prover::estimate::parse_bytes(&m)
-                        .map_err(|e| bad(format!("--max-memory: {e}")))
-                })
-                .transpose()?;
+            let parse = |flag: &str, m: String| {
+                zkinfer_prover::estimate::parse_bytes(&m).map_err(|e| bad(format!("{flag}: {e}")))
+            };
+            let max_memory = max_memory.map(|m| parse("--max-memory", m)).transpose()?;
+            if let Some(budget) = msm_memory.map(|m| parse("--msm-memory", m)).transpose()? {
+                // The .pk file is its points (64 bytes per G1, 128 per G2, uncompressed) and a
+                // small header, so its size stands for the bases' memory without parsing it twice.
+                if let Ok(m) = std::fs::metadata(&pk) {
+                    zkinfer_gpu::msm::set_precompute_factor_cap(
+                        (budget / m.len().max(1)).max(1) as usize
+                    );
+                }
+            }
             commands::prove_any(&circuit, &pk, &input, &proof, &backend, jobs, max_memory)
         })(),
         Command::Verify { vk, proof } => commands::verify(&vk, &proof),

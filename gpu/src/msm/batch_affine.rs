@@ -1,0 +1,231 @@
+//! Bucket accumulation in affine coordinates with batched inversions (Montgomery's trick).
+//!
+//! Points stream in one at a time, each for one bucket. A point whose bucket is empty is
+//! stored as it is; otherwise the pair joins a *batch* of pending additions, at most one per
+//! bucket. When the batch is full its denominators `x₂ − x₁` share one field inversion and
+//! every pending bucket gets its sum: an affine addition then costs about 6 multiplications
+//! against 10 for a mixed XYZZ addition. A point whose bucket is already pending waits in a
+//! queue for the next batch; when the queue grows past a few batches (scalars piling into a
+//! few buckets, as bits do) it is drained into XYZZ side buckets instead, so no distribution
+//! of digits costs more than plain XYZZ accumulation.
+//!
+//! The buckets live in one array of `2^(c−1)` points, touched in the order digits arrive; the
+//! points themselves are read in order, so memory traffic is streaming except for the buckets.
+
+use ark_ec::short_weierstrass::SWCurveConfig;
+use ark_ff::Field;
+
+use super::xyzz::Xyzz;
+
+/// An affine point; `(0, 0)` is the point at infinity (it is on neither BN254 curve, whose
+/// equations are `y² = x³ + b` with `b ≠ 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pt<F> {
+    pub(crate) x: F,
+    pub(crate) y: F,
+}
+
+impl<F: Field> Pt<F> {
+    pub(crate) const INF: Self = Pt {
+        x: F::ZERO,
+        y: F::ZERO,
+    };
+
+    #[inline]
+    pub(crate) fn is_inf(&self) -> bool {
+        self.x.is_zero() && self.y.is_zero()
+    }
+}
+
+/// `2^(c−1)` buckets being filled; see the module docs.
+pub(crate) struct Accumulator<P: SWCurveConfig> {
+    buckets: Vec<Pt<P::BaseField>>,
+    /// Whether a bucket has a pending addition in the batch.
+    pending: Vec<bool>,
+    /// The batch: (bucket, point to add).
+    batch: Vec<(u32, Pt<P::BaseField>)>,
+    /// Points whose bucket was pending when they came.
+    queue: Vec<(u32, Pt<P::BaseField>)>,
+    /// XYZZ side buckets, allocated the first time the queue overflows.
+    side: Vec<Xyzz<P>>,
+    /// Denominators, then their inverses; prefix products.
+    den: Vec<P::BaseField>,
+    prefix: Vec<P::BaseField>,
+    capacity: usize,
+}
+
+/// Batch size for `nb` buckets: large enough that the inversion (about 230 multiplications)
+/// is a small share of each addition, small enough that few points find their bucket already
+/// pending (about `B/2nb` of them, here an eighth at most).
+pub(crate) fn batch_capacity(nb: usize) -> usize {
+    (nb / 4).clamp(128, 1024)
+}
+
+impl<P: SWCurveConfig> Accumulator<P> {
+    /// Empty buckets `0 .. nb`.
+    pub(crate) fn new(nb: usize) -> Self {
+        let capacity = batch_capacity(nb);
+        Accumulator {
+            buckets: vec![Pt::INF; nb],
+            pending: vec![false; nb],
+            batch: Vec::with_capacity(capacity),
+            queue: Vec::new(),
+            side: Vec::new(),
+            den: Vec::with_capacity(capacity),
+            prefix: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// `bucket[b] += p`.
+    #[inline]
+    pub(crate) fn add(&mut self, b: u32, p: Pt<P::BaseField>) {
+        if p.is_inf() {
+            return;
+        }
+        let bi = b as usize;
+        if self.pending[bi] {
+            self.queue.push((b, p));
+            if self.queue.len() > 4 * self.capacity {
+                self.drain_queue_to_side();
+            }
+            return;
+        }
+        let cur = self.buckets[bi];
+        if cur.is_inf() {
+            self.buckets[bi] = p;
+            return;
+        }
+        if cur.x == p.x {
+            // p = ±cur: a doubling (rare: the same point twice) or the point at infinity.
+            self.buckets[bi] = if cur.y == p.y {
+                double_affine(&p)
+            } else {
+                Pt::INF
+            };
+            return;
+        }
+        self.pending[bi] = true;
+        self.batch.push((b, p));
+        if self.batch.len() == self.capacity {
+            self.flush();
+            self.requeue();
+        }
+    }
+
+    /// Adds the batch's pairs with one inversion and clears it.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.den.clear();
+        self.prefix.clear();
+        let mut acc = P::BaseField::ONE;
+        for &(b, p) in &self.batch {
+            let d = p.x - self.buckets[b as usize].x;
+            self.prefix.push(acc);
+            acc *= d;
+            self.den.push(d);
+        }
+        let mut inv = acc
+            .inverse()
+            .expect("denominators are non-zero: equal x are handled before batching");
+        for (i, &(b, p)) in self.batch.iter().enumerate().rev() {
+            let d_inv = inv * self.prefix[i];
+            inv *= self.den[i];
+            let q = &mut self.buckets[b as usize];
+            let lambda = (p.y - q.y) * d_inv;
+            let x3 = lambda.square() - q.x - p.x;
+            q.y = lambda * (q.x - x3) - q.y;
+            q.x = x3;
+            self.pending[b as usize] = false;
+        }
+        self.batch.clear();
+    }
+
+    /// Offers the queued points again (after a flush nothing is pending).
+    fn requeue(&mut self) {
+        let queued = std::mem::take(&mut self.queue);
+        for &(b, p) in &queued {
+            // No recursion into flush while the queue is taken: a full batch flushes in
+            // `add`, which then requeues what is queued by then (an empty queue).
+            self.add(b, p);
+        }
+        // Keep the allocation.
+        let mut queued = queued;
+        queued.clear();
+        if self.queue.is_empty() {
+            self.queue = queued;
+        }
+    }
+
+    fn drain_queue_to_side(&mut self) {
+        if self.side.is_empty() {
+            self.side = vec![Xyzz::zero(); self.buckets.len()];
+        }
+        for &(b, p) in &self.queue {
+            self.side[b as usize].add_affine(&p);
+        }
+        self.queue.clear();
+    }
+
+    /// Completes the batch and the queue.
+    fn settle(&mut self) {
+        while !self.batch.is_empty() || !self.queue.is_empty() {
+            self.flush();
+            if self.queue.len() < self.capacity / 4 {
+                // Too few left for a batch to pay for its inversion.
+                self.drain_queue_to_side();
+            } else {
+                self.requeue();
+            }
+        }
+    }
+
+    /// `Σ_b bucket[b]`, unweighted: the buckets used as lanes of one plain sum.
+    pub(crate) fn finish_sum(mut self) -> Xyzz<P> {
+        self.settle();
+        let mut sum = Xyzz::<P>::zero();
+        for (b, p) in self.buckets.iter().enumerate() {
+            sum.add_affine(p);
+            if let Some(s) = self.side.get(b) {
+                sum.add(s);
+            }
+        }
+        sum
+    }
+
+    /// `Σ_b (b+1)·bucket[b]`: the batch and queue completed, then the running-sum reduction
+    /// from the top bucket down.
+    pub(crate) fn finish(mut self) -> Xyzz<P> {
+        self.settle();
+        let mut running = Xyzz::<P>::zero();
+        let mut sum = Xyzz::<P>::zero();
+        let top = (0..self.buckets.len())
+            .rev()
+            .find(|&b| !self.buckets[b].is_inf() || self.side.get(b).is_some_and(|s| !s.is_zero()));
+        let Some(top) = top else {
+            return sum;
+        };
+        for b in (0..=top).rev() {
+            running.add_affine(&self.buckets[b]);
+            if let Some(s) = self.side.get(b) {
+                running.add(s);
+            }
+            sum.add(&running);
+        }
+        sum
+    }
+}
+
+/// `2·p` in affine coordinates (one inversion).
+fn double_affine<F: Field>(p: &Pt<F>) -> Pt<F> {
+    // The group has odd order, so no point has y = 0.
+    let x2 = p.x.square();
+    let lambda = (x2.double() + x2) * p.y.double().inverse().expect("y ≠ 0");
+    let x3 = lambda.square() - p.x.double();
+    Pt {
+        x: x3,
+        y: lambda * (p.x - x3) - p.y,
+    }
+}

@@ -1,0 +1,666 @@
+//! The CPU backend's MSM over fixed (prepared) bases: signed-digit Pippenger with
+//! - fixed-base precomputation ([`precompute`]): each base is stored with its multiples by
+//!   `2^(c·j)` for `j < f`, so the digits of `f` windows share one set of buckets; with
+//!   `f = W` (all windows) one pass of buckets serves the whole scalar;
+//! - the GLV endomorphism ([`glv`]): a scalar wider than 126 bits becomes two halves below 2^126
+//!   on `P` and `φ(P) = (β·x, y)`, so the table needs half the windows;
+//! - bucket accumulation in affine coordinates with batched inversions ([`batch_affine`]),
+//!   XYZZ where batches are small ([`xyzz`]);
+//! - the witness shape kept cheap: a scalar is first reduced to a signed magnitude (`r − 1` is
+//!   `−1`), zero costs nothing, a small magnitude skips GLV and has digits only in its low
+//!   windows (`±1` is one addition into bucket 1), and empty passes and buckets cost nothing;
+//! - rayon over chunks of scalars and over passes (groups of `f` windows). Results are exact
+//!   group elements, hence the same whatever the split.
+//!
+//! Works for any `a = 0` short Weierstrass curve with a GLV endomorphism (BN254 G1 and G2).
+
+mod batch_affine;
+mod glv;
+mod precompute;
+mod xyzz;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ark_ec::scalar_mul::glv::GLVConfig;
+use ark_ec::short_weierstrass::{Affine, Projective};
+use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
+use rayon::prelude::*;
+
+use batch_affine::{Accumulator, Pt};
+use glv::{limbs, Glv, GLV_BITS};
+
+/// Default cap on the precompute factor `f` (stored multiples per base), see
+/// [`set_precompute_factor_cap`].
+pub const DEFAULT_PRECOMPUTE_FACTOR_CAP: usize = 1;
+
+static PRECOMPUTE_CAP: AtomicUsize = AtomicUsize::new(DEFAULT_PRECOMPUTE_FACTOR_CAP);
+
+/// Caps the precompute factor of bases prepared from now on: a prepared set of `n` bases holds
+/// at most `cap·n` points (`cap` times the memory of the bases themselves). `cap = 1` stores
+/// the bases only (plain Pippenger, one pass per window). Process-wide because
+/// [`crate::CpuBackend`] is a unit struct used by value throughout the workspace.
+pub fn set_precompute_factor_cap(cap: usize) {
+    PRECOMPUTE_CAP.store(cap.max(1), Ordering::Relaxed);
+}
+
+/// The current cap (see [`set_precompute_factor_cap`]).
+pub fn precompute_factor_cap() -> usize {
+    PRECOMPUTE_CAP.load(Ordering::Relaxed)
+}
+
+/// Bases prepared for repeated MSMs (see the module docs).
+pub struct PreparedBases<P: GLVConfig> {
+    n: usize,
+    /// Window width in bits.
+    c: u32,
+    /// Windows per GLV half: `c·windows ≥ GLV_BITS + 1`.
+    windows: u32,
+    /// Stored multiples per base.
+    factor: u32,
+    table: Vec<Pt<P::BaseField>>,
+    /// `φ` of every table entry, `(β·x, y)`: computed once here instead of one multiplication
+    /// in every addition of a second GLV half.
+    table_endo: Vec<Pt<P::BaseField>>,
+    glv: Glv,
+}
+
+impl<P: GLVConfig> std::fmt::Debug for PreparedBases<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedBases")
+            .field("n", &self.n)
+            .field("c", &self.c)
+            .field("windows", &self.windows)
+            .field("factor", &self.factor)
+            .finish()
+    }
+}
+
+fn windows_for(c: u32) -> u32 {
+    (GLV_BITS + 1).div_ceil(c)
+}
+
+/// Widest window: `2^12` buckets of 64 bytes (256 KiB) per task stay in a core's L2 cache;
+/// wider windows save additions but lose more to cache misses on random bucket reads.
+const MAX_WINDOW_BITS: u32 = 13;
+
+/// Relative costs (in field multiplications) used to pick the window width: a batched affine
+/// addition (5M + 1S, the queue's share, the inversion's share added per batch size) and a
+/// bucket in the reduction (two XYZZ additions).
+const COST_BATCH_ADD: usize = 7;
+const COST_INVERSION: usize = 230;
+const COST_BUCKET: usize = 26;
+
+/// The `(c, f)` with the least estimated cost for `n` bases of random scalars (two GLV halves
+/// each) on `threads` threads, `f ≤ cap`.
+pub(crate) fn choose_window(n: usize, cap: usize, threads: usize) -> (u32, u32) {
+    let halves = 2 * n.max(1);
+    let threads = threads.max(1);
+    let mut best = (usize::MAX, 4, 1);
+    for c in 4..=MAX_WINDOW_BITS {
+        let w = windows_for(c) as usize;
+        let f = w.min(cap).max(1);
+        let passes = w.div_ceil(f);
+        let chunks = chunk_count(halves, passes, threads);
+        let nb = 1usize << (c - 1);
+        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        let entries = halves * w;
+        let buckets = passes * chunks * nb;
+        let cost = entries * per_add / 16 + buckets * COST_BUCKET;
+        if cost < best.0 {
+            best = (cost, c, f as u32);
+        }
+    }
+    (best.1, best.2)
+}
+
+/// Magnitudes below `2^SMALL_BITS` are summed apart from the rest (see [`PreparedBases::msm`]).
+const SMALL_BITS: u32 = 24;
+
+/// The window width for `count` halves of at most `bits` bits (with the carry) over stored
+/// bases, by the cost model of [`choose_window`] with no precomputation.
+fn choose_width(count: usize, bits: u32, threads: usize) -> u32 {
+    let mut best = (usize::MAX, 1);
+    for c in 1..=MAX_WINDOW_BITS.min(bits.max(1)) {
+        let w = bits.div_ceil(c) as usize;
+        let chunks = chunk_count(count, w, threads);
+        let nb = 1usize << (c - 1);
+        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        let cost = count * w * per_add / 16 + w * chunks * nb * COST_BUCKET;
+        if cost < best.0 {
+            best = (cost, c);
+        }
+    }
+    best.1
+}
+
+/// How many chunks of scalars to split an MSM into: enough tasks for the threads, no more
+/// (each chunk repeats the bucket reduction).
+fn chunk_count(halves: usize, passes: usize, threads: usize) -> usize {
+    if passes >= 2 * threads {
+        1
+    } else {
+        threads.min(halves.div_ceil(1024)).max(1)
+    }
+}
+
+impl<P: GLVConfig> PreparedBases<P> {
+    /// Prepares `bases` with the process-wide precompute cap
+    /// ([`set_precompute_factor_cap`]).
+    pub fn new(bases: Vec<Affine<P>>) -> Self {
+        Self::with_cap(bases, precompute_factor_cap())
+    }
+
+    /// Prepares `bases` storing at most `cap` multiples of each.
+    pub fn with_cap(bases: Vec<Affine<P>>, cap: usize) -> Self {
+        let n = bases.len();
+        let cap = cap.max(1);
+        // Base indices carry the endomorphism flag in bit 31.
+        assert!(n < 1 << 31, "too many bases");
+        let (c, factor) = choose_window(n, cap, rayon::current_num_threads());
+        let table = precompute::build_table(&bases, c, factor as usize);
+        let beta = P::ENDO_COEFFS[0];
+        let table_endo = table
+            .par_iter()
+            .map(|p| {
+                if p.is_inf() {
+                    *p
+                } else {
+                    Pt {
+                        x: p.x * beta,
+                        y: p.y,
+                    }
+                }
+            })
+            .collect();
+        PreparedBases {
+            n,
+            c,
+            windows: windows_for(c),
+            factor,
+            table,
+            table_endo,
+            glv: Glv::new::<P>(),
+        }
+    }
+
+    /// Number of bases.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether there are no bases.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The bases as prepared (every `factor`-th table entry).
+    pub fn bases(&self) -> Vec<Affine<P>> {
+        self.table
+            .iter()
+            .step_by(self.factor as usize)
+            .map(|p| {
+                if p.is_inf() {
+                    Affine::identity()
+                } else {
+                    Affine::new_unchecked(p.x, p.y)
+                }
+            })
+            .collect()
+    }
+
+    /// Bytes held by the tables (the multiples and their images under `φ`).
+    pub fn memory_bytes(&self) -> usize {
+        (self.table.len() + self.table_endo.len()) * std::mem::size_of::<Pt<P::BaseField>>()
+    }
+
+    /// `(c, windows, factor)`: window width, windows per scalar half, stored multiples per base.
+    pub fn shape(&self) -> (u32, u32, u32) {
+        (self.c, self.windows, self.factor)
+    }
+
+    /// `Σ scalars[i]·bases[i]` over the first `scalars.len()` bases (`scalars.len() ≤ len()`).
+    pub fn msm(&self, scalars: &[P::ScalarField]) -> Projective<P> {
+        assert!(scalars.len() <= self.n, "more scalars than bases");
+        if scalars.is_empty() {
+            return Projective::zero();
+        }
+        let threads = rayon::current_num_threads();
+        // Signed halves, in parallel over chunks of scalars.
+        let per = scalars.len().div_ceil(threads).max(256);
+        let halves: Vec<Vec<(u32, Half)>> = scalars
+            .par_chunks(per)
+            .enumerate()
+            .map(|(ci, chunk)| self.decompose(ci * per, chunk))
+            .collect();
+        let all: Vec<(u32, Half)> = if halves.len() == 1 {
+            halves.into_iter().next().expect("one chunk")
+        } else {
+            halves.into_iter().flatten().collect()
+        };
+        // Small magnitudes (bits, small signed integers: the witness shape) and large ones
+        // (GLV halves of random scalars) are summed apart, each with windows for its own width
+        // and count: one large scalar among thousands of bits must not make every bit pay
+        // for ten passes of bucket reductions.
+        let (small, large): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|(_, (_, m))| *m < 1u128 << SMALL_BITS);
+        let (ones, small): (Vec<_>, Vec<_>) = small.into_iter().partition(|(_, (_, m))| *m == 1);
+        let mut acc = self.sum_ones(&ones, threads);
+        // The small ones have few windows: a pass of buckets each, over the bases alone,
+        // costs less than reading their precomputed multiples.
+        acc += self.sum_halves(&small, threads, false);
+        acc += self.sum_halves(&large, threads, true);
+        acc
+    }
+
+    /// `Σ ±base` over halves of magnitude 1 (bits and −1: most of a witness): a plain sum,
+    /// spread over lanes so that its additions batch (one bucket would take them one by one).
+    fn sum_ones(&self, halves: &[(u32, Half)], threads: usize) -> Projective<P> {
+        if halves.is_empty() {
+            return Projective::zero();
+        }
+        let chunks = threads.min(halves.len().div_ceil(4096)).max(1);
+        let per = halves.len().div_ceil(chunks);
+        halves
+            .par_chunks(per)
+            .map(|chunk| {
+                let lanes = (chunk.len() / 8).clamp(1, 2048);
+                let mut acc = Accumulator::<P>::new(lanes);
+                for (i, &(base, (neg, _))) in chunk.iter().enumerate() {
+                    // A GLV half of a larger scalar may be ±1 too: then its point is φ(base).
+                    let table = if base & ENDO_FLAG != 0 {
+                        &self.table_endo
+                    } else {
+                        &self.table
+                    };
+                    let mut pt = table[(base & !ENDO_FLAG) as usize * self.factor as usize];
+                    if neg && !pt.is_inf() {
+                        pt.y = -pt.y;
+                    }
+                    acc.add((i % lanes) as u32, pt);
+                }
+                acc.finish_sum().into_projective()
+            })
+            .sum()
+    }
+
+    /// `Σ ±m·(base or φ(base))` over `halves`, with the precomputed multiples when
+    /// `multiples` (and the table has them), else one pass per window over the bases.
+    fn sum_halves(&self, halves: &[(u32, Half)], threads: usize, multiples: bool) -> Projective<P> {
+        let Some(max_mag) = halves.iter().map(|(_, (_, m))| *m).max() else {
+            return Projective::zero();
+        };
+        let bits = 128 - max_mag.leading_zeros() + 1; // +1: the signed digits' carry
+                                                      // Bases stored alone serve any window width; precomputed multiples only theirs.
+        let (c, f) = if self.factor == 1 || !multiples {
+            (choose_width(halves.len(), bits, threads), 1)
+        } else {
+            (self.c, self.factor)
+        };
+        let used_windows = bits.div_ceil(c);
+        let passes = used_windows.div_ceil(f) as usize;
+        // Re-chunk the halves so every task has a similar share.
+        let chunks = chunk_count(halves.len(), passes, threads);
+        let per = halves.len().div_ceil(chunks);
+        let tasks: Vec<(usize, &[(u32, Half)])> = (0..passes)
+            .flat_map(|p| halves.chunks(per).map(move |ch| (p, ch)))
+            .collect();
+        let sums: Vec<Projective<P>> = tasks
+            .par_iter()
+            .map(|&(p, ch)| {
+                self.pass(c, f, p as u32, used_windows, ch)
+                    .into_projective()
+            })
+            .collect();
+        // Σ_p 2^(c·f·p)·S_p (Horner, top pass first).
+        let mut acc = Projective::<P>::zero();
+        for p in (0..passes).rev() {
+            for _ in 0..c * f {
+                acc.double_in_place();
+            }
+            for (q, s) in tasks.iter().zip(&sums) {
+                if q.0 == p {
+                    acc += s;
+                }
+            }
+        }
+        acc
+    }
+
+    /// The non-zero halves of `chunk` (scalars from index `offset`): `(table base, half)`,
+    /// with the endomorphism flag in bit 31 of the base index.
+    fn decompose(&self, offset: usize, chunk: &[P::ScalarField]) -> Vec<(u32, Half)> {
+        let half_r = P::ScalarField::MODULUS_MINUS_ONE_DIV_TWO;
+        let mut out = Vec::with_capacity(chunk.len());
+        let r_minus_one = limbs(&-P::ScalarField::ONE);
+        let half_r = limbs_of(&half_r);
+        for (i, s) in chunk.iter().enumerate() {
+            let b = limbs(s);
+            if b == [0; 4] {
+                continue;
+            }
+            let base = (offset + i) as u32;
+            // The signed magnitude: r − 1 is −1.
+            let (neg, k) = if lt(&half_r, &b) {
+                (true, sub_plus_one(&r_minus_one, &b))
+            } else {
+                (false, b)
+            };
+            // Small magnitudes (bits, small signed integers) skip the decomposition.
+            if k[2] == 0 && k[3] == 0 && (k[1] >> (GLV_BITS - 64)) == 0 {
+                out.push((base, (neg, k[0] as u128 | (k[1] as u128) << 64)));
+                continue;
+            }
+            // k = k1 + λ·k2, so −k = −k1 + λ·(−k2).
+            let ((n1, m1), (n2, m2)) = self.glv.decompose(&k);
+            if m1 != 0 {
+                out.push((base, (n1 != neg, m1)));
+            }
+            if m2 != 0 {
+                out.push((base | ENDO_FLAG, (n2 != neg, m2)));
+            }
+        }
+        out
+    }
+
+    /// Bucket sum of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these are
+    /// the table's multiples, of the prepared width, else `f = 1` and any width) over
+    /// `halves`: each half's signed
+    /// digits of those windows, computed with their carries from the low windows up, go to
+    /// one set of buckets, window `j`'s digit with the table's `2^(c·(j − p·f))` multiple.
+    fn pass(
+        &self,
+        c: u32,
+        f: u32,
+        p: u32,
+        used_windows: u32,
+        halves: &[(u32, Half)],
+    ) -> xyzz::Xyzz<P> {
+        let lo = p * f;
+        let hi = ((p + 1) * f).min(used_windows);
+        let mask = (1u128 << c) - 1;
+        let half = 1i64 << (c - 1);
+        let mut acc = Accumulator::<P>::new(1usize << (c - 1));
+        for &(base, (neg, m)) in halves {
+            let table = if base & ENDO_FLAG != 0 {
+                &self.table_endo
+            } else {
+                &self.table
+            };
+            let idx = (base & !ENDO_FLAG) as usize * self.factor as usize;
+            let mut carry = 0i64;
+            for j in 0..hi {
+                // c·j < 127 for every window (c·(windows − 1) < GLV_BITS + 1).
+                let w = ((m >> (c * j)) & mask) as i64 + carry;
+                let d = if w > half {
+                    carry = 1;
+                    w - (1 << c)
+                } else {
+                    carry = 0;
+                    w
+                };
+                if j < lo || d == 0 {
+                    continue;
+                }
+                let mut pt = table[idx + (j - lo) as usize];
+                if pt.is_inf() {
+                    continue;
+                }
+                if neg != (d < 0) {
+                    pt.y = -pt.y;
+                }
+                acc.add(d.unsigned_abs() as u32 - 1, pt);
+            }
+        }
+        acc.finish()
+    }
+}
+
+type Half = glv::Half;
+
+/// Marks a half on `φ(P)` in [`PreparedBases::decompose`]'s output.
+const ENDO_FLAG: u32 = 1 << 31;
+
+fn limbs_of<B: AsRef<[u64]>>(b: &B) -> [u64; 4] {
+    let l = b.as_ref();
+    let mut out = [0u64; 4];
+    out[..l.len().min(4)].copy_from_slice(&l[..l.len().min(4)]);
+    out
+}
+
+fn lt(a: &[u64; 4], b: &[u64; 4]) -> bool {
+    for i in (0..4).rev() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+    }
+    false
+}
+
+/// `(r − 1) − b + 1 = r − b` for `0 < b ≤ r − 1`, given `r_minus_one = r − 1`.
+fn sub_plus_one(r_minus_one: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = false;
+    for i in 0..4 {
+        let (d1, o1) = r_minus_one[i].overflowing_sub(b[i]);
+        let (d2, o2) = d1.overflowing_sub(borrow as u64);
+        out[i] = d2;
+        borrow = o1 || o2;
+    }
+    debug_assert!(!borrow);
+    // + 1
+    for limb in out.iter_mut() {
+        let (v, o) = limb.overflowing_add(1);
+        *limb = v;
+        if !o {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+    use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+    use ark_ff::UniformRand;
+    use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+
+    fn points<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
+        let step = G::rand(rng);
+        let mut p = G::rand(rng);
+        let v: Vec<G> = (0..n)
+            .map(|_| {
+                p += step;
+                p
+            })
+            .collect();
+        G::normalize_batch(&v)
+    }
+
+    /// Scalar shapes: random, zero, one, −1, small signed, edges, GLV-boundary magnitudes.
+    fn scalars(n: usize, kind: usize, rng: &mut StdRng) -> Vec<Fr> {
+        (0..n)
+            .map(|i| match kind {
+                0 => Fr::rand(rng),
+                1 => Fr::from(0u64),
+                2 => Fr::from(1u64),
+                3 => -Fr::from(1u64),
+                4 => Fr::from(rng.gen_range(0u64..2)),
+                5 => Fr::from(rng.gen_range(-70000i64..70000)),
+                6 => [
+                    Fr::from(0u64),
+                    Fr::from(1u64),
+                    -Fr::from(1u64),
+                    Fr::rand(rng),
+                ][i % 4],
+                7 => {
+                    // Around 2^126 (the GLV cut-off) and (r−1)/2.
+                    let t = Fr::from(2u64).pow([126u64]);
+                    let h = Fr::from(Fr::MODULUS_MINUS_ONE_DIV_TWO);
+                    // λ and its neighbours: GLV halves of magnitude 0 and 1 (φ(P) alone).
+                    let l = <g1::Config as GLVConfig>::LAMBDA;
+                    [
+                        t,
+                        t - Fr::from(1u64),
+                        -t,
+                        h,
+                        h + Fr::from(1u64),
+                        -h,
+                        l,
+                        -l,
+                        l + Fr::from(1u64),
+                    ][i % 9]
+                }
+                _ => {
+                    // A mix, as the witness: bits, small integers and some random.
+                    match rng.gen_range(0..4) {
+                        0 => Fr::from(rng.gen_range(0u64..2)),
+                        1 => Fr::from(rng.gen_range(-300i64..300)),
+                        2 => Fr::rand(rng),
+                        _ => Fr::from(0u64),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn check_g1(bases: &[G1Affine], cap: usize, rng: &mut StdRng) {
+        let prep = PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap);
+        for kind in 0..9 {
+            for len in [0, 1, bases.len() / 2 + 1, bases.len()] {
+                let len = len.min(bases.len());
+                let s = scalars(len, kind, rng);
+                let want = G1Projective::msm_unchecked(&bases[..len], &s);
+                assert_eq!(
+                    prep.msm(&s),
+                    want,
+                    "G1 n={} cap={cap} kind={kind} len={len}",
+                    bases.len()
+                );
+            }
+        }
+    }
+
+    fn check_g2(bases: &[G2Affine], cap: usize, rng: &mut StdRng) {
+        let prep = PreparedBases::<g2::Config>::with_cap(bases.to_vec(), cap);
+        for kind in [0, 4, 5, 6, 7, 8] {
+            let s = scalars(bases.len(), kind, rng);
+            let want = G2Projective::msm_unchecked(bases, &s);
+            assert_eq!(
+                prep.msm(&s),
+                want,
+                "G2 n={} cap={cap} kind={kind}",
+                bases.len()
+            );
+        }
+    }
+
+    #[test]
+    fn g1_matches_arkworks() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for n in [0usize, 1, 2, 3, 37, 300, 1100] {
+            let mut bases = points::<G1Projective>(n, &mut rng);
+            // Points at infinity, a repeated base and a base with its negation.
+            if n >= 37 {
+                bases[3] = G1Affine::identity();
+                bases[10] = G1Affine::identity();
+                bases[20] = bases[21];
+                bases[30] = -bases[31];
+            }
+            for cap in [1, 3, 64] {
+                check_g1(&bases, cap, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn g2_matches_arkworks() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for n in [1usize, 5, 130] {
+            let mut bases = points::<G2Projective>(n, &mut rng);
+            if n > 4 {
+                bases[2] = G2Affine::identity();
+                bases[3] = bases[4];
+            }
+            for cap in [1, 64] {
+                check_g2(&bases, cap, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_scalars_panics_not() {
+        // The backend checks lengths; here an empty set with no scalars is zero.
+        let prep = PreparedBases::<g1::Config>::with_cap(vec![], 4);
+        assert!(prep.msm(&[]).is_zero());
+        assert!(prep.is_empty());
+    }
+
+    /// Buckets filled with hundreds of points in a random order: batches, points waiting for
+    /// a pending bucket, queue overflow into XYZZ side buckets (many points for one bucket),
+    /// doublings (the same point twice), inverses (P then −P) and infinity.
+    #[test]
+    fn accumulator_matches_naive_sum() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let pts: Vec<G1Affine> = points::<G1Projective>(300, &mut rng);
+        let pt = |p: &G1Affine| {
+            if p.is_zero() {
+                Pt::INF
+            } else {
+                Pt { x: p.x, y: p.y }
+            }
+        };
+        for (nb, skew) in [(8usize, false), (256, false), (4096, false), (256, true)] {
+            let mut acc = Accumulator::<g1::Config>::new(nb);
+            let mut want = G1Projective::zero();
+            let mut last = vec![G1Affine::identity(); nb];
+            for k in 0..5000 {
+                // Skewed: most points into bucket 0, as bits put them.
+                let b = if skew && k % 8 != 0 {
+                    0
+                } else {
+                    rng.gen_range(0..nb)
+                };
+                let p = match k % 11 {
+                    0 => G1Affine::identity(),
+                    1 => last[b],  // equal to the bucket's last point: may double
+                    2 => -last[b], // its inverse: may cancel
+                    _ => pts[rng.gen_range(0..pts.len())],
+                };
+                last[b] = p;
+                want += p * Fr::from(b as u64 + 1);
+                acc.add(b as u32, pt(&p));
+            }
+            assert_eq!(acc.finish().into_projective(), want, "nb={nb} skew={skew}");
+        }
+        // Doubling and cancelling straight into a bucket holding the point.
+        let mut acc = Accumulator::<g1::Config>::new(4);
+        acc.add(1, pt(&pts[0]));
+        acc.add(1, pt(&pts[0]));
+        acc.add(2, pt(&pts[1]));
+        acc.add(2, pt(&-pts[1]));
+        assert_eq!(
+            acc.finish().into_projective(),
+            G1Projective::from(pts[0]) * Fr::from(4u64)
+        );
+    }
+
+    #[test]
+    fn window_choice_fits_cap_and_memory() {
+        for log in [0u32, 4, 10, 12, 16, 18, 20] {
+            for cap in [1usize, 2, 8, 16, 64] {
+                let (c, f) = choose_window(1 << log, cap, 2);
+                assert!((4..=20).contains(&c));
+                assert!(f as usize <= cap && f <= windows_for(c) && f >= 1);
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(4);
+        let bases = points::<G1Projective>(100, &mut rng);
+        let prep = PreparedBases::<g1::Config>::with_cap(bases, 4);
+        let (_, _, f) = prep.shape();
+        assert!(f <= 4);
+        assert_eq!(prep.memory_bytes(), 2 * 100 * f as usize * 64);
+    }
+}
