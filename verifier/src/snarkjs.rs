@@ -74,6 +74,8 @@ fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), VerifyError> {
 
 /// Writes `verification_key.json`, `proof.json` and `public.json` (decimal strings) into `dir`
 /// (created if missing), for `snarkjs groth16 verify verification_key.json public.json proof.json`.
+/// The key carries a `zkinfer` field (`{"circuit": digest hex, "layout": ..}`, as in the `.vk`)
+/// that snarkjs ignores.
 ///
 /// Runs every check of [`crate::verify`] except the pairing first, so what is exported is the
 /// statement `verify` would check; it does not claim the proof verifies.
@@ -85,11 +87,12 @@ pub fn export_snarkjs(
     let (decoded, inputs) = check_statement(vk, proof)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| VerifyError::bad(format!("cannot create {}: {e}", dir.display())))?;
-    write_json(
-        dir,
-        "verification_key.json",
-        &snarkjs_verification_key(&vk.vk),
-    )?;
+    // snarkjs ignores fields it does not know; the digest and the layout let a client (the
+    // browser page) rebuild the public inputs from a proof.json with this key alone, as the
+    // `.vk` does, instead of guessing the packing.
+    let mut key = snarkjs_verification_key(&vk.vk);
+    key["zkinfer"] = json!({"circuit": vk.digest_hex(), "layout": vk.layout});
+    write_json(dir, "verification_key.json", &key)?;
     write_json(dir, "proof.json", &snarkjs_proof(&decoded))?;
     let public: Vec<String> = inputs.iter().map(fr_to_decimal).collect();
     write_json(dir, "public.json", &json!(public))
