@@ -102,7 +102,7 @@ fn main() {
             // Ours alone, many times, for a profiler.
             let p = PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap.parse().unwrap());
             for _ in 0..20 {
-                std::hint::black_box(p.msm(&s));
+                let _ = std::hint::black_box(p.msm(&s));
             }
             continue;
         }
