@@ -458,19 +458,12 @@ pub fn prove_request(models: &Models, r: &StoredRequest) -> Result<(String, f64)
     test_delay();
     let start = Instant::now();
     let json = match &m.proving {
-        Proving::Whole { prover, .. } => {
-            let x = zkinfer_circuits::input::parse_input_json(&r.input_json)?;
-            let (proof, _) = prover
-                .prove(&x, &mut rand::rngs::OsRng)
-                .map_err(|e| e.to_string())?;
-            check_binding(
-                &receipt,
-                &proof.circuit,
-                &proof.input.quantized,
-                &proof.output.quantized,
-            )?;
-            proof.to_json()
-        }
+        // The proof's input and output are `input_q` and the trace's output, checked above.
+        Proving::Whole { prover, .. } => prover
+            .prove_trace(input_q, &trace, &mut rand::rngs::OsRng)
+            .map_err(|e| e.to_string())?
+            .0
+            .to_json(),
         Proving::Segmented {
             circuit,
             keys,

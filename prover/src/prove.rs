@@ -99,14 +99,28 @@ impl ModelProver {
         rng: &mut R,
     ) -> Result<(ProofFile, ProveTimings), ProveError> {
         let g = &self.circuit.graph;
-        let mut t = ProveTimings::default();
         let start = Instant::now();
         let input_q = zkinfer_circuits::quantize_input(g, input)?;
         let trace = zkinfer_circuits::infer(g, &input_q)?;
-        t.inference = start.elapsed();
+        let inference = start.elapsed();
+        let (file, mut t) = self.prove_trace(input_q, &trace, rng)?;
+        t.inference = inference;
+        Ok((file, t))
+    }
 
+    /// Proves an inference already run: `trace` is `infer` of the quantised input `input_q`
+    /// on this circuit (a caller that ran it to answer a request need not run it again).
+    /// The timings' `inference` is zero.
+    pub fn prove_trace<R: RngCore + CryptoRng>(
+        &self,
+        input_q: Vec<i64>,
+        trace: &zkinfer_circuits::Trace,
+        rng: &mut R,
+    ) -> Result<(ProofFile, ProveTimings), ProveError> {
+        let g = &self.circuit.graph;
+        let mut t = ProveTimings::default();
         let start = Instant::now();
-        let synthesis = zkinfer_circuits::synthesize(g, &trace, false)?;
+        let synthesis = zkinfer_circuits::synthesize(g, trace, false)?;
         t.witness = start.elapsed();
 
         let start = Instant::now();
