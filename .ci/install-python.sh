@@ -32,7 +32,8 @@ fi
 missing=0
 for pin in "${pins[@]}"; do
   name="${pin%%==*}"
-  have="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')"
+  # `pip show` fails for a package not installed yet (a fresh venv): not an error here.
+  have="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}' || true)"
   [[ "$have" == "${pin##*==}" ]] || missing=1
 done
 if [[ "$missing" == 1 ]]; then
