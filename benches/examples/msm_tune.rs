@@ -3,7 +3,7 @@
 //! and without precomputation, for random scalars or (`ZKINFER_TUNE_SHAPE=witness`) the
 //! witness shape, reporting the median of 5 runs in wall time and in process CPU
 //! time. CPU time is the figure to compare on a machine busy with other work (a build), where
-//! wall time mostly measures the other work; the bench `msm_peers` gives wall-time ratios for
+//! wall time mostly measures the other work; the bench `msm_peers` (benches/peers) gives wall-time ratios for
 //! an idle machine. `cargo run --release -p zkinfer-benches --example msm_tune`.
 
 use ark_bn254::{g1, Fr, G1Projective};
