@@ -118,17 +118,13 @@ impl Node {
     }
 
     /// The result ids a job's results are recorded under (see [`crate::queue::result_id`]).
-    fn result_ids(&self, job: &Job) -> anyhow::Result<Vec<String>> {
-        let r = self
-            .store
-            .request(&job.request_id)?
-            .ok_or_else(|| anyhow::anyhow!("job {} has no request", job.id))?;
-        Ok(match self.segments_of(&r.model) {
+    fn result_ids(&self, job: &Job) -> Vec<String> {
+        match self.segments_of(&job.model) {
             None => vec![job.id.clone()],
             Some(n) => (0..n)
                 .map(|k| crate::queue::result_id(&job.id, Some(k)))
                 .collect(),
-        })
+        }
     }
 
     /// With a queue: copies workers' results into the store (each once), marks started jobs
@@ -140,7 +136,7 @@ impl Node {
         {
             let mut con = q.lock().unwrap_or_else(|p| p.into_inner());
             for job in self.store.unfinished()? {
-                let ids = self.result_ids(&job)?;
+                let ids = self.result_ids(&job);
                 let known = crate::queue::results(&mut con, &ids)?
                     .iter()
                     .any(Option::is_some)
@@ -168,10 +164,7 @@ impl Node {
         };
         let jobs = self.store.unfinished()?;
         let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        let parts: Vec<Vec<String>> = jobs
-            .iter()
-            .map(|j| self.result_ids(j))
-            .collect::<anyhow::Result<_>>()?;
+        let parts: Vec<Vec<String>> = jobs.iter().map(|j| self.result_ids(j)).collect();
         let flat: Vec<&String> = parts.iter().flatten().collect();
         // Two round trips per tick whatever the number of jobs (and segments) in flight.
         let (mut results, started) = {
@@ -475,7 +468,12 @@ pub fn prove_request(models: &Models, r: &StoredRequest) -> Result<(String, f64)
             let proofs = (0..keys.segments.len())
                 .map(|k| {
                     zkinfer_prover::segmented::prove_segment(
-                        circuit, keys, &trace, &hashes, k, backend,
+                        circuit,
+                        keys,
+                        &trace,
+                        zkinfer_prover::segmented::SegmentHashes::of(&hashes, k),
+                        k,
+                        backend,
                     )
                     .map(|(p, _)| p)
                     .map_err(|e| format!("segment {k}: {e}"))
@@ -514,10 +512,12 @@ pub fn prove_request_segment(
     check_binding(&receipt, &m.digest, &input_q, trace.output(&circuit.graph))?;
     test_delay();
     let start = Instant::now();
+    // This segment's two boundaries only: hashing all K − 1 would cost every worker the
+    // Poseidon work of the whole model's boundaries.
     let hashes =
-        zkinfer_prover::segmented::boundary_hashes(circuit, &trace).map_err(|e| e.to_string())?;
+        zkinfer_prover::segmented::segment_hashes(circuit, &trace, k).map_err(|e| e.to_string())?;
     let (proof, _) =
-        zkinfer_prover::segmented::prove_segment(circuit, keys, &trace, &hashes, k, backend)
+        zkinfer_prover::segmented::prove_segment(circuit, keys, &trace, hashes, k, backend)
             .map_err(|e| e.to_string())?;
     let json = serde_json::to_string(&proof).expect("a segment proof serialises");
     Ok((json, start.elapsed().as_secs_f64()))

@@ -153,3 +153,44 @@ fn a_segmented_job_fans_out_to_workers_one_entry_per_segment() {
         "{v}"
     );
 }
+
+/// A worker hashes its segment's two boundaries only (`segment_hashes`); they must be the
+/// very entries of the whole model's `boundary_hashes`, and a segment given the wrong set of
+/// hashes is refused before its key is read.
+#[test]
+fn a_segment_hashes_its_own_boundaries_as_the_whole_model_does() {
+    use zkinfer_prover::segmented::{
+        boundary_hashes, prove_segment, segment_hashes, SegmentHashes,
+    };
+    let dir = segmented_models_dir();
+    let circuit = zkinfer_circuits::CircuitFile::read(&dir.join("mlpseg.zkc")).unwrap();
+    let input: serde_json::Value = serde_json::from_str(&mlp_input()).unwrap();
+    let x: Vec<f64> = serde_json::from_value(input["input"].clone()).unwrap();
+    let g = &circuit.graph;
+    let trace =
+        zkinfer_circuits::infer(g, &zkinfer_circuits::quantize_input(g, &x).unwrap()).unwrap();
+    let all = boundary_hashes(&circuit, &trace).unwrap();
+    assert_eq!(all.len(), 1);
+    for k in 0..3 {
+        assert_eq!(
+            segment_hashes(&circuit, &trace, k).unwrap(),
+            SegmentHashes::of(&all, k),
+            "segment {k}"
+        );
+    }
+    assert_eq!(segment_hashes(&circuit, &trace, 0).unwrap().input, None);
+    assert_eq!(segment_hashes(&circuit, &trace, 1).unwrap().output, None);
+
+    let keys = zkinfer_prover::keys::ProvingKeyBundle::open(&dir.join("mlpseg.pk")).unwrap();
+    let wrong = SegmentHashes {
+        input: Some(all[0]),
+        output: Some(all[0]),
+    };
+    let err = prove_segment(&circuit, &keys, &trace, wrong, 0, "cpu")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("segment 0 of 2 binds 1 boundary hashes"),
+        "{err}"
+    );
+}

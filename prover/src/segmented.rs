@@ -172,12 +172,18 @@ pub fn prove_segments(
                         st = freed.wait(st).expect("no job panics holding the lock");
                     }
                 };
-                let r = prove_segment(circuit, bundle, &trace, &hashes, k, &schedule.backend).map(
-                    |(p, mut t)| {
-                        t.estimated_peak = estimates[k];
-                        (p, t)
-                    },
-                );
+                let r = prove_segment(
+                    circuit,
+                    bundle,
+                    &trace,
+                    SegmentHashes::of(&hashes, k),
+                    k,
+                    &schedule.backend,
+                )
+                .map(|(p, mut t)| {
+                    t.estimated_peak = estimates[k];
+                    (p, t)
+                });
                 let failed = r.is_err();
                 *results[k].lock().expect("unpoisoned") = Some(r);
                 let mut st = state.lock().expect("no job panics holding the lock");
@@ -240,6 +246,48 @@ pub fn boundary_hashes(circuit: &CircuitFile, trace: &Trace) -> Result<Vec<Fr>, 
         .collect()
 }
 
+/// Segment `k`'s own boundary hashes, `(input, output)`: the hash of the tensors it takes
+/// (none for the first segment) and of those it hands on (none for the last), the entries
+/// `k − 1` and `k` of [`boundary_hashes`]. A worker proving one segment hashes these two
+/// boundaries only, not all `K − 1`.
+pub fn segment_hashes(
+    circuit: &CircuitFile,
+    trace: &Trace,
+    k: usize,
+) -> Result<SegmentHashes, ProveError> {
+    let g = &circuit.graph;
+    let n = g.segments.len();
+    let input = if k > 0 && k < n {
+        Some(g.segment_view(k - 1).output_hash(trace)?)
+    } else {
+        None
+    };
+    let output = if k + 1 < n {
+        Some(g.segment_view(k).output_hash(trace)?)
+    } else {
+        None
+    };
+    Ok(SegmentHashes { input, output })
+}
+
+/// The boundary hashes one segment's proof binds: of its input (absent for the first segment)
+/// and of its output (absent for the last).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHashes {
+    pub input: Option<Fr>,
+    pub output: Option<Fr>,
+}
+
+impl SegmentHashes {
+    /// Segment `k`'s entries of all boundary hashes ([`boundary_hashes`]).
+    pub fn of(hashes: &[Fr], k: usize) -> Self {
+        SegmentHashes {
+            input: k.checked_sub(1).and_then(|i| hashes.get(i).copied()),
+            output: hashes.get(k).copied(),
+        }
+    }
+}
+
 /// The proof bundle of `proofs` (one per segment, in order) for the quantised input `input_q`
 /// and its `trace`. Says nothing about the proofs' validity: verify the bundle.
 pub fn assemble(
@@ -269,23 +317,39 @@ pub fn assemble(
 pub type SegmentResult = Result<(SegmentProof, SegmentTimings), ProveError>;
 
 /// Proves segment `k` alone: reads its key, builds its matrices, synthesises its witness from
-/// the model's trace and proves. `hashes` are [`boundary_hashes`] of the same trace. This is
-/// the unit of work a compute node hands to its workers; [`assemble`] puts the proofs together.
+/// the model's trace and proves. `hashes` are the segment's [`segment_hashes`] of the same
+/// trace. This is the unit of work a compute node hands to its workers; [`assemble`] puts the
+/// proofs together.
 pub fn prove_segment(
     circuit: &CircuitFile,
     bundle: &ProvingKeyBundle,
     trace: &Trace,
-    hashes: &[Fr],
+    hashes: SegmentHashes,
     k: usize,
     backend: &str,
 ) -> SegmentResult {
     let g = &circuit.graph;
     let n = g.segments.len();
-    if k >= n || hashes.len() != n.saturating_sub(1) || bundle.segments.len() != n {
+    if k >= n || bundle.segments.len() != n {
         return Err(ProveError::Backend(format!(
-            "segment {k} of a {n}-segment circuit (with {} boundary hashes and {} keys) does not exist",
-            hashes.len(),
+            "segment {k} of a {n}-segment circuit (with {} keys) does not exist",
             bundle.segments.len()
+        )));
+    }
+    if hashes.input.is_some() != (k > 0) || hashes.output.is_some() != (k + 1 < n) {
+        return Err(ProveError::Backend(format!(
+            "segment {k} of {n} binds {} boundary hashes, given {} and {}",
+            usize::from(k > 0) + usize::from(k + 1 < n),
+            if hashes.input.is_some() {
+                "an input hash"
+            } else {
+                "no input hash"
+            },
+            if hashes.output.is_some() {
+                "an output hash"
+            } else {
+                "no output hash"
+            },
         )));
     }
     let view = g.segment_view(k);
@@ -320,10 +384,13 @@ pub fn prove_segment(
         .prove(&synthesis.assignment, r, s)
         .map_err(|e| ProveError::Prover(e.to_string()))?;
     t.prove = start.elapsed();
-    let input_hash = (k > 0).then(|| hashes[k - 1]);
-    let output_hash = (k + 1 < n).then(|| hashes[k]);
     Ok((
-        SegmentProof::new(digest, input_hash, output_hash, &to_verifier_proof(&proof)),
+        SegmentProof::new(
+            digest,
+            hashes.input,
+            hashes.output,
+            &to_verifier_proof(&proof),
+        ),
         t,
     ))
 }

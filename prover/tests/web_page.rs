@@ -185,7 +185,11 @@ fn serve(root: PathBuf) -> String {
 
 /// Runs `cmd` to completion, killing it after `limit`; returns (success, stdout + stderr).
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
+    use std::os::unix::process::CommandExt;
+    // A process group of its own, so that a time-out kills Node and the Chromium it started
+    // together: Chromium killed with Node's pipe alone could outlive a hung script.
     let mut child = cmd
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -205,7 +209,9 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
             break Some(status);
         }
         if start.elapsed() > limit {
-            // Only the child this test started; its Chromium exits with its pipe.
+            // The group this test started: Node and its Chromium.
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             let _ = child.kill();
             let _ = child.wait();
             break None;
