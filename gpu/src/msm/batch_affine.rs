@@ -15,6 +15,7 @@
 use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::Field;
 
+use super::field_ops::{self, FieldOps};
 use super::xyzz::Xyzz;
 
 /// An affine point; `(0, 0)` is the point at infinity (it is on neither BN254 curve, whose
@@ -118,27 +119,32 @@ impl<P: SWCurveConfig> Accumulator<P> {
         if self.batch.is_empty() {
             return;
         }
-        self.den.clear();
-        self.prefix.clear();
-        let mut acc = P::BaseField::ONE;
-        for &(b, p) in &self.batch {
-            let d = p.x - self.buckets[b as usize].x;
-            self.prefix.push(acc);
-            acc *= d;
-            self.den.push(d);
-        }
-        let mut inv = acc
-            .inverse()
-            .expect("denominators are non-zero: equal x are handled before batching");
-        for (i, &(b, p)) in self.batch.iter().enumerate().rev() {
-            let d_inv = inv * self.prefix[i];
-            inv *= self.den[i];
-            let q = &mut self.buckets[b as usize];
-            let lambda = (p.y - q.y) * d_inv;
-            let x3 = lambda.square() - q.x - p.x;
-            q.y = lambda * (q.x - x3) - q.y;
-            q.x = x3;
-            self.pending[b as usize] = false;
+        if field_ops::adx_for::<P::BaseField>() {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use ark_bn254::Fq;
+                // SAFETY: `adx_for` checked that `P::BaseField` is `Fq` (the same `TypeId`),
+                // so each cast is between identical types.
+                unsafe {
+                    add_batch::<Fq, field_ops::Adx>(
+                        &*(self.batch.as_slice() as *const [(u32, Pt<P::BaseField>)]
+                            as *const [(u32, Pt<Fq>)]),
+                        &mut *(self.buckets.as_mut_slice() as *mut [Pt<P::BaseField>]
+                            as *mut [Pt<Fq>]),
+                        &mut self.pending,
+                        &mut *(&mut self.den as *mut Vec<P::BaseField> as *mut Vec<Fq>),
+                        &mut *(&mut self.prefix as *mut Vec<P::BaseField> as *mut Vec<Fq>),
+                    );
+                }
+            }
+        } else {
+            add_batch::<P::BaseField, field_ops::Portable>(
+                &self.batch,
+                &mut self.buckets,
+                &mut self.pending,
+                &mut self.den,
+                &mut self.prefix,
+            );
         }
         self.batch.clear();
     }
@@ -216,6 +222,70 @@ impl<P: SWCurveConfig> Accumulator<P> {
         }
         sum
     }
+}
+
+/// `buckets[b] += p` for every `(b, p)` of `batch` (distinct buckets, `p.x ≠ buckets[b].x`,
+/// neither at infinity), sharing one inversion among the denominators (Montgomery's trick),
+/// with the multiplications of `O`; clears the buckets' pending flags. `den` and `prefix` are
+/// scratch space.
+#[inline(always)]
+fn add_batch<F: Field, O: FieldOps<F>>(
+    batch: &[(u32, Pt<F>)],
+    buckets: &mut [Pt<F>],
+    pending: &mut [bool],
+    den: &mut Vec<F>,
+    prefix: &mut Vec<F>,
+) {
+    den.clear();
+    prefix.clear();
+    let mut acc = F::ONE;
+    for (i, &(b, p)) in batch.iter().enumerate() {
+        // The buckets are read in the digits' random order: ask for a later one early so
+        // its cache miss overlaps this one's arithmetic.
+        if let Some(&(ahead, _)) = batch.get(i + PREFETCH_AHEAD) {
+            prefetch(&buckets[ahead as usize]);
+        }
+        let d = p.x - buckets[b as usize].x;
+        prefix.push(acc);
+        O::mul(&mut acc, &d);
+        den.push(d);
+    }
+    let mut inv = acc
+        .inverse()
+        .expect("denominators are non-zero: equal x are handled before batching");
+    for (i, &(b, p)) in batch.iter().enumerate().rev() {
+        let mut d_inv = inv;
+        O::mul(&mut d_inv, &prefix[i]);
+        O::mul(&mut inv, &den[i]);
+        let q = &mut buckets[b as usize];
+        let mut lambda = p.y - q.y;
+        O::mul(&mut lambda, &d_inv);
+        let mut x3 = lambda;
+        O::square(&mut x3);
+        x3 -= q.x;
+        x3 -= p.x;
+        let mut y3 = q.x - x3;
+        O::mul(&mut y3, &lambda);
+        y3 -= q.y;
+        q.x = x3;
+        q.y = y3;
+        pending[b as usize] = false;
+    }
+}
+
+/// How many batch entries ahead [`add_batch`] prefetches a bucket.
+const PREFETCH_AHEAD: usize = 8;
+
+/// A hint that `*p` will be read soon (no effect on results).
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it never faults or changes memory.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// `2·p` in affine coordinates (one inversion).

@@ -15,6 +15,7 @@
 //! Works for any `a = 0` short Weierstrass curve with a GLV endomorphism (BN254 G1 and G2).
 
 mod batch_affine;
+mod field_ops;
 mod glv;
 mod precompute;
 mod xyzz;
@@ -302,13 +303,20 @@ impl<P: GLVConfig> PreparedBases<P> {
         // Re-chunk the halves so every task has a similar share.
         let chunks = chunk_count(halves.len(), passes, threads);
         let per = halves.len().div_ceil(chunks);
-        let tasks: Vec<(usize, &[(u32, Half)])> = (0..passes)
-            .flat_map(|p| halves.chunks(per).map(move |ch| (p, ch)))
+        // Each chunk's signed digits, once: a pass then reads its windows' digits instead of
+        // recoding every half from its lowest window up (the carries run upwards).
+        let digits: Vec<ChunkDigits> = halves
+            .par_chunks(per)
+            .map(|ch| (ch, signed_digits(ch, c, used_windows)))
+            .collect();
+        let tasks: Vec<(usize, usize)> = (0..passes)
+            .flat_map(|p| (0..digits.len()).map(move |k| (p, k)))
             .collect();
         let sums: Vec<Projective<P>> = tasks
             .par_iter()
-            .map(|&(p, ch)| {
-                self.pass(c, f, p as u32, used_windows, ch)
+            .map(|&(p, k)| {
+                let (ch, d) = &digits[k];
+                self.pass(c, f, p as u32, used_windows, ch, d)
                     .into_projective()
             })
             .collect();
@@ -365,9 +373,8 @@ impl<P: GLVConfig> PreparedBases<P> {
 
     /// Bucket sum of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these are
     /// the table's multiples, of the prepared width, else `f = 1` and any width) over
-    /// `halves`: each half's signed
-    /// digits of those windows, computed with their carries from the low windows up, go to
-    /// one set of buckets, window `j`'s digit with the table's `2^(c·(j − p·f))` multiple.
+    /// `halves`, whose [`signed_digits`] are `digits`: each half's digits of those windows go
+    /// to one set of buckets, window `j`'s digit with the table's `2^(c·(j − p·f))` multiple.
     fn pass(
         &self,
         c: u32,
@@ -375,31 +382,22 @@ impl<P: GLVConfig> PreparedBases<P> {
         p: u32,
         used_windows: u32,
         halves: &[(u32, Half)],
+        digits: &[i32],
     ) -> xyzz::Xyzz<P> {
         let lo = p * f;
         let hi = ((p + 1) * f).min(used_windows);
-        let mask = (1u128 << c) - 1;
-        let half = 1i64 << (c - 1);
+        let len = halves.len();
         let mut acc = Accumulator::<P>::new(1usize << (c - 1));
-        for &(base, (neg, m)) in halves {
+        for (i, &(base, (neg, _))) in halves.iter().enumerate() {
             let table = if base & ENDO_FLAG != 0 {
                 &self.table_endo
             } else {
                 &self.table
             };
             let idx = (base & !ENDO_FLAG) as usize * self.factor as usize;
-            let mut carry = 0i64;
-            for j in 0..hi {
-                // c·j < 127 for every window (c·(windows − 1) < GLV_BITS + 1).
-                let w = ((m >> (c * j)) & mask) as i64 + carry;
-                let d = if w > half {
-                    carry = 1;
-                    w - (1 << c)
-                } else {
-                    carry = 0;
-                    w
-                };
-                if j < lo || d == 0 {
+            for j in lo..hi {
+                let d = digits[j as usize * len + i];
+                if d == 0 {
                     continue;
                 }
                 let mut pt = table[idx + (j - lo) as usize];
@@ -409,7 +407,7 @@ impl<P: GLVConfig> PreparedBases<P> {
                 if neg != (d < 0) {
                     pt.y = -pt.y;
                 }
-                acc.add(d.unsigned_abs() as u32 - 1, pt);
+                acc.add(d.unsigned_abs() - 1, pt);
             }
         }
         acc.finish()
@@ -417,6 +415,37 @@ impl<P: GLVConfig> PreparedBases<P> {
 }
 
 type Half = glv::Half;
+
+/// A chunk of halves and their [`signed_digits`].
+type ChunkDigits<'a> = (&'a [(u32, Half)], Vec<i32>);
+
+/// The signed base-`2^c` digits of `halves`' magnitudes in `windows` windows, window-major
+/// (`out[j·len + i]` is half `i`'s digit `j`): `m = Σ_j d_j·2^(c·j)` with
+/// `−2^(c−1) < d_j ≤ 2^(c−1)`, so `|d_j|` names one of `2^(c−1)` buckets. The magnitudes must
+/// fit: `m < 2^(c·windows − 1)`.
+fn signed_digits(halves: &[(u32, Half)], c: u32, windows: u32) -> Vec<i32> {
+    let len = halves.len();
+    let mut out = vec![0i32; windows as usize * len];
+    let mask = (1u128 << c) - 1;
+    let half = 1i64 << (c - 1);
+    for (i, &(_, (_, m))) in halves.iter().enumerate() {
+        let mut carry = 0i64;
+        for j in 0..windows {
+            // c·j < 128 for every window (c·(windows − 1) < GLV_BITS + 1).
+            let w = ((m >> (c * j)) & mask) as i64 + carry;
+            let d = if w > half {
+                carry = 1;
+                w - (1 << c)
+            } else {
+                carry = 0;
+                w
+            };
+            out[j as usize * len + i] = d as i32;
+        }
+        debug_assert_eq!(carry, 0, "a magnitude wider than its windows");
+    }
+    out
+}
 
 /// Marks a half on `φ(P)` in [`PreparedBases::decompose`]'s output.
 const ENDO_FLAG: u32 = 1 << 31;

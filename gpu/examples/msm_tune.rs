@@ -1,10 +1,10 @@
 //! Tuning aid for the CPU MSM: random-scalar G1 MSMs of 2^MIN..=2^MAX points (env
 //! `ZKINFER_TUNE_MIN_LOG`, `ZKINFER_TUNE_MAX_LOG`, default 12..=18), arkworks against ours with
 //! and without precomputation, for random scalars or (`ZKINFER_TUNE_SHAPE=witness`) the
-//! witness shape, reporting the median of 5 runs in wall time and in process CPU
-//! time. CPU time is the figure to compare on a machine busy with other work (a build), where
+//! witness shape, reporting each one's fastest of 7 interleaved runs (`ZKINFER_TUNE_ROUNDS`) in wall
+//! time and in process CPU time. CPU time is the figure to compare on a machine busy with other work (a build), where
 //! wall time mostly measures the other work; the bench `msm_peers` (benches/peers) gives wall-time ratios for
-//! an idle machine. `cargo run --release -p zkinfer-benches --example msm_tune`.
+//! an idle machine. `cargo run --release -p zkinfer-gpu --example msm_tune`.
 
 use ark_bn254::{g1, Fr, G1Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -23,19 +23,26 @@ fn cpu_seconds() -> f64 {
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
-/// Median (wall ms, CPU ms) of 5 runs of `f`.
-fn time(mut f: impl FnMut() -> G1Projective, want: &G1Projective) -> (f64, f64) {
-    let mut runs: Vec<(f64, f64)> = (0..5)
-        .map(|_| {
+/// Each implementation's fastest (wall ms, CPU ms) over `rounds` rounds that run every one of
+/// `fs` once, in turn: interleaved so that a burst of other work on the machine (this VM's
+/// neighbours) slows every implementation alike, and the minimum, which such bursts only
+/// raise.
+fn time_interleaved(
+    fs: &mut [&mut dyn FnMut() -> G1Projective],
+    want: &G1Projective,
+    rounds: usize,
+) -> Vec<(f64, f64)> {
+    let mut best = vec![(f64::MAX, f64::MAX); fs.len()];
+    for _ in 0..rounds {
+        for (f, b) in fs.iter_mut().zip(best.iter_mut()) {
             let (w, c) = (Instant::now(), cpu_seconds());
             let got = f();
             let r = (w.elapsed().as_secs_f64() * 1e3, (cpu_seconds() - c) * 1e3);
             assert_eq!(&got, want);
-            r
-        })
-        .collect();
-    runs.sort_by(|a, b| a.1.total_cmp(&b.1));
-    runs[2]
+            *b = (b.0.min(r.0), b.1.min(r.1));
+        }
+    }
+    best
 }
 
 fn env(name: &str, default: u32) -> u32 {
@@ -93,11 +100,6 @@ fn main() {
             (0..n).map(|_| Fr::rand(&mut rng)).collect()
         };
         let want = G1Projective::msm_unchecked(bases, &s);
-        let ark = time(|| G1Projective::msm_unchecked(bases, &s), &want);
-        println!(
-            "{log:<4} {:<13} {:<13} {:>8.1} {:>8.1}",
-            "arkworks", "", ark.0, ark.1
-        );
         if let Ok(cap) = std::env::var("ZKINFER_TUNE_PROFILE") {
             // Ours alone, many times, for a profiler.
             let p = PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap.parse().unwrap());
@@ -106,16 +108,32 @@ fn main() {
             }
             continue;
         }
-        for cap in [1usize, 16] {
-            let p = PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap);
-            let t = time(|| p.msm(&s), &want);
+        let caps = [1usize, 16];
+        let prepared: Vec<_> = caps
+            .iter()
+            .map(|&cap| PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap))
+            .collect();
+        let s = &s;
+        let mut ark = || G1Projective::msm_unchecked(bases, s);
+        let mut ours: Vec<_> = prepared.iter().map(|p| move || p.msm(s)).collect();
+        let mut fs: Vec<&mut dyn FnMut() -> G1Projective> = vec![&mut ark];
+        for f in ours.iter_mut() {
+            fs.push(f);
+        }
+        let rounds = env("ZKINFER_TUNE_ROUNDS", 7) as usize;
+        let t = time_interleaved(&mut fs, &want, rounds);
+        println!(
+            "{log:<4} {:<13} {:<13} {:>8.1} {:>8.1}",
+            "arkworks", "", t[0].0, t[0].1
+        );
+        for ((cap, p), r) in caps.iter().zip(&prepared).zip(&t[1..]) {
             println!(
                 "{log:<4} {:<13} {:<13} {:>8.1} {:>8.1}   {:.2}x",
                 format!("ours cap {cap}"),
                 format!("{:?}", p.shape()),
-                t.0,
-                t.1,
-                ark.1 / t.1
+                r.0,
+                r.1,
+                t[0].1 / r.1
             );
         }
     }
