@@ -7,10 +7,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 
 use ark_bn254::{Fr, G1Projective, G2Projective};
-use ark_ec::CurveGroup;
 use ark_ff::{FftField, UniformRand};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use rayon::prelude::*;
+use zkinfer_gpu::sample::points;
 use zkinfer_gpu::{backend_from_name, AnyBackend, Backend, NttKind};
 
 fn env_log(name: &str, default: u32) -> u32 {
@@ -27,24 +26,6 @@ fn backends() -> Vec<AnyBackend> {
         Err(e) => eprintln!("msm_ntt: CUDA not benchmarked: {e}"),
     }
     v
-}
-
-/// Distinct points at one addition each (chunks walk from a random point by a random step).
-fn points<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
-    let chunk = 1 << 14;
-    let proj: Vec<G> = (0..n.div_ceil(chunk))
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9e37_79b9));
-            let step = G::rand(&mut rng);
-            let mut p = G::rand(&mut rng);
-            (0..chunk.min(n - c * chunk)).map(move |_| {
-                p += step;
-                p
-            })
-        })
-        .collect();
-    G::normalize_batch(&proj)
 }
 
 fn msm_ntt(c: &mut Criterion) {

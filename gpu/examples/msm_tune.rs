@@ -9,7 +9,7 @@
 use ark_bn254::{g1, Fr, G1Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
-use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
 use std::time::Instant;
 use zkinfer_gpu::msm::PreparedBases;
 
@@ -88,14 +88,7 @@ fn main() {
         let n = 1usize << log;
         let bases = &all[..n];
         let s: Vec<Fr> = if witness {
-            // The witness shape of msm_peers: 40 % bits, 30 % |x| < 2^16, 30 % zero.
-            (0..n)
-                .map(|_| match rng.gen_range(0..10) {
-                    0..=3 => Fr::from(rng.gen_range(0u64..2)),
-                    4..=6 => Fr::from(rng.gen_range(-(1i64 << 16)..(1 << 16))),
-                    _ => Fr::from(0u64),
-                })
-                .collect()
+            zkinfer_gpu::sample::witness_scalars(n, &mut rng)
         } else {
             (0..n).map(|_| Fr::rand(&mut rng)).collect()
         };

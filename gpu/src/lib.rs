@@ -25,6 +25,7 @@ mod csr;
 mod error;
 pub mod mirror;
 pub mod msm;
+pub mod sample;
 mod select;
 
 #[cfg(feature = "cuda")]

@@ -14,47 +14,20 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use ark_bn254::{g1, g2, Fr, G1Affine, G1Projective, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
-use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
 use halo2curves::group::{prime::PrimeCurveAffine, Curve};
 use halo2curves::{bn256, CurveAffine};
 use rayon::prelude::*;
 use zkinfer_gpu::msm::PreparedBases;
+use zkinfer_gpu::sample::{points, witness_scalars};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn points<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
-    let chunk = 1 << 14;
-    let proj: Vec<G> = (0..n.div_ceil(chunk))
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9e37_79b9));
-            let step = G::rand(&mut rng);
-            let mut p = G::rand(&mut rng);
-            (0..chunk.min(n - c * chunk)).map(move |_| {
-                p += step;
-                p
-            })
-        })
-        .collect();
-    G::normalize_batch(&proj)
-}
-
-/// The witness shape: 40 % bits, 30 % small signed integers (|x| < 2^16), 30 % zero.
-fn witness_scalars(n: usize, rng: &mut StdRng) -> Vec<Fr> {
-    (0..n)
-        .map(|_| match rng.gen_range(0..10) {
-            0..=3 => Fr::from(rng.gen_range(0u64..2)),
-            4..=6 => Fr::from(rng.gen_range(-(1i64 << 16)..(1 << 16))),
-            _ => Fr::from(0u64),
-        })
-        .collect()
 }
 
 fn h2_fq(x: &ark_bn254::Fq) -> bn256::Fq {

@@ -14,11 +14,11 @@
 use std::time::{Duration, Instant};
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ec::{PrimeGroup, VariableBaseMSM};
 use ark_ff::{FftField, UniformRand};
 use ark_groth16::{r1cs_to_qap::LibsnarkReduction, Groth16};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use rayon::prelude::*;
+use zkinfer_gpu::sample::points;
 use zkinfer_gpu::{backend_from_env, backend_from_name, AnyBackend, Backend, CpuBackend, NttKind};
 use zkinfer_prover::groth16::synthetic::{synthetic_circuit, WitnessKind};
 use zkinfer_prover::groth16::{setup_from_shape, Prover};
@@ -66,26 +66,6 @@ fn parse() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-/// Distinct pseudo-random points, cheap to make in bulk: each chunk walks from a random point
-/// by a fixed random step (one addition per point instead of a scalar multiplication).
-fn points<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
-    let chunk = 1 << 14;
-    let proj: Vec<G> = (0..n.div_ceil(chunk))
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9e37_79b9));
-            let step = G::rand(&mut rng);
-            let mut p = G::rand(&mut rng);
-            let len = chunk.min(n - c * chunk);
-            (0..len).map(move |_| {
-                p += step;
-                p
-            })
-        })
-        .collect();
-    G::normalize_batch(&proj)
 }
 
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
