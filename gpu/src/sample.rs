@@ -53,7 +53,10 @@ mod tests {
         xs.dedup();
         assert_eq!(xs.len(), a.len(), "distinct points");
         let s = witness_scalars(10_000, &mut StdRng::seed_from_u64(2));
+        // 30 % zeros and half of the 40 % bits.
         let zeros = s.iter().filter(|x| **x == Fr::from(0u64)).count();
-        assert!((3_000..5_000).contains(&zeros), "{zeros} zeros");
+        assert!((4_500..5_500).contains(&zeros), "{zeros} zeros");
+        let ones = s.iter().filter(|x| **x == Fr::from(1u64)).count();
+        assert!((1_500..2_500).contains(&ones), "{ones} ones");
     }
 }
