@@ -62,6 +62,10 @@ pub struct PreparedBases<P: GLVConfig> {
     /// `φ` of every table entry, `(β·x, y)`: computed once here instead of one multiplication
     /// in every addition of a second GLV half.
     table_endo: Vec<Pt<P::BaseField>>,
+    /// The bases alone (every `factor`-th table entry), kept apart when `factor > 1`: the sums
+    /// of small scalars use no multiples, and read them here in order instead of at a stride
+    /// of `factor` table entries (a cache line each). Empty when `factor = 1`.
+    bases_only: Vec<Pt<P::BaseField>>,
     glv: Glv,
 }
 
@@ -173,6 +177,11 @@ impl<P: GLVConfig> PreparedBases<P> {
                 }
             })
             .collect();
+        let bases_only = if factor > 1 {
+            table.iter().step_by(factor as usize).copied().collect()
+        } else {
+            Vec::new()
+        };
         PreparedBases {
             n,
             c,
@@ -180,7 +189,24 @@ impl<P: GLVConfig> PreparedBases<P> {
             factor,
             table,
             table_endo,
+            bases_only,
             glv: Glv::new::<P>(),
+        }
+    }
+
+    /// The base (or, with [`ENDO_FLAG`], its image `φ(base)`) a half of a decomposed scalar
+    /// refers to, without its multiples.
+    #[inline]
+    fn base_point(&self, base: u32) -> Pt<P::BaseField> {
+        let i = (base & !ENDO_FLAG) as usize;
+        if base & ENDO_FLAG != 0 {
+            // A GLV half of a larger scalar can be small too; rare, so φ(base) is read from
+            // the table rather than kept apart.
+            self.table_endo[i * self.factor as usize]
+        } else if self.bases_only.is_empty() {
+            self.table[i]
+        } else {
+            self.bases_only[i]
         }
     }
 
@@ -211,7 +237,8 @@ impl<P: GLVConfig> PreparedBases<P> {
 
     /// Bytes held by the tables (the multiples and their images under `φ`).
     pub fn memory_bytes(&self) -> usize {
-        (self.table.len() + self.table_endo.len()) * std::mem::size_of::<Pt<P::BaseField>>()
+        (self.table.len() + self.table_endo.len() + self.bases_only.len())
+            * std::mem::size_of::<Pt<P::BaseField>>()
     }
 
     /// `(c, windows, factor)`: window width, windows per scalar half, stored multiples per base.
@@ -268,13 +295,7 @@ impl<P: GLVConfig> PreparedBases<P> {
                 let lanes = (chunk.len() / 8).clamp(1, 2048);
                 let mut acc = Accumulator::<P>::new(lanes);
                 for (i, &(base, (neg, _))) in chunk.iter().enumerate() {
-                    // A GLV half of a larger scalar may be ±1 too: then its point is φ(base).
-                    let table = if base & ENDO_FLAG != 0 {
-                        &self.table_endo
-                    } else {
-                        &self.table
-                    };
-                    let mut pt = table[(base & !ENDO_FLAG) as usize * self.factor as usize];
+                    let mut pt = self.base_point(base);
                     if neg && !pt.is_inf() {
                         pt.y = -pt.y;
                     }
@@ -400,7 +421,12 @@ impl<P: GLVConfig> PreparedBases<P> {
                 if d == 0 {
                     continue;
                 }
-                let mut pt = table[idx + (j - lo) as usize];
+                // One window per pass (f = 1) uses the base alone, wherever it is stored.
+                let mut pt = if f == 1 {
+                    self.base_point(base)
+                } else {
+                    table[idx + (j - lo) as usize]
+                };
                 if pt.is_inf() {
                     continue;
                 }
@@ -540,7 +566,11 @@ mod tests {
                         l,
                         -l,
                         l + Fr::from(1u64),
-                    ][i % 9]
+                        // GLV halves that are small but not ±1, one on φ(P): summed with
+                        // the small scalars, over the bases alone.
+                        l * Fr::from(5u64) + Fr::from(3u64),
+                        -(l * Fr::from(70_000u64)) - Fr::from(2u64),
+                    ][i % 11]
                 }
                 _ => {
                     // A mix, as the witness: bits, small integers and some random.
@@ -690,6 +720,10 @@ mod tests {
         let prep = PreparedBases::<g1::Config>::with_cap(bases, 4);
         let (_, _, f) = prep.shape();
         assert!(f <= 4);
-        assert_eq!(prep.memory_bytes(), 2 * 100 * f as usize * 64);
+        let kept_apart = if f > 1 { 100 } else { 0 };
+        assert_eq!(
+            prep.memory_bytes(),
+            (2 * 100 * f as usize + kept_apart) * 64
+        );
     }
 }
