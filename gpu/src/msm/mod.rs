@@ -36,12 +36,20 @@ pub const DEFAULT_PRECOMPUTE_FACTOR_CAP: usize = 1;
 
 static PRECOMPUTE_CAP: AtomicUsize = AtomicUsize::new(DEFAULT_PRECOMPUTE_FACTOR_CAP);
 
-/// Caps the precompute factor of bases prepared from now on: a prepared set of `n` bases holds
-/// at most `cap·n` points (`cap` times the memory of the bases themselves). `cap = 1` stores
-/// the bases only (plain Pippenger, one pass per window). Process-wide because
+/// Caps the precompute factor of bases prepared from now on: a prepared set of `n` bases with
+/// `f ≤ cap` multiples each holds `2f·n` points (each multiple and its image under `φ`), plus
+/// the `n` bases once more when `f > 1` ([`PreparedBases::memory_bytes`]). `cap = 1` stores the
+/// bases and their images only (plain Pippenger, one pass per window). Process-wide because
 /// [`crate::CpuBackend`] is a unit struct used by value throughout the workspace.
 pub fn set_precompute_factor_cap(cap: usize) {
     PRECOMPUTE_CAP.store(cap.max(1), Ordering::Relaxed);
+}
+
+/// The largest cap whose tables fit `budget` bytes for bases taking `bases_bytes` (the most
+/// `f` with `(2f + 1)·bases_bytes ≤ budget`), and at least 1: bases alone always fit.
+pub fn precompute_factor_for(budget: u64, bases_bytes: u64) -> usize {
+    let units = budget / bases_bytes.max(1);
+    (units.saturating_sub(1) / 2).max(1) as usize
 }
 
 /// The current cap (see [`set_precompute_factor_cap`]).
@@ -725,5 +733,18 @@ mod tests {
             prep.memory_bytes(),
             (2 * 100 * f as usize + kept_apart) * 64
         );
+        // A budget sizes the cap so that the tables fit it.
+        let bases = 100 * 64;
+        for budget in [0u64, 6_400, 19_199, 19_200, 70_000, 1 << 20] {
+            let cap = precompute_factor_for(budget, bases);
+            assert!(cap >= 1);
+            if cap > 1 {
+                assert!((2 * cap as u64 + 1) * bases <= budget, "{budget}: {cap}");
+            }
+            assert!(
+                (2 * (cap as u64 + 1) + 1) * bases > budget,
+                "{budget}: {cap} is not the most"
+            );
+        }
     }
 }

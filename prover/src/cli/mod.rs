@@ -125,10 +125,10 @@ enum Command {
         /// a segment or model whose estimate alone exceeds it is refused before any work.
         #[arg(long)]
         max_memory: Option<String>,
-        /// Memory for the CPU MSM's precomputed tables (e.g. 512M, 2G): each base's window
-        /// multiples and their GLV images take twice the key's size per multiple, so the
-        /// multiples per base are this over twice the key's size. Default: the bases only,
-        /// since one proof does not repay building the tables (a resident prover does).
+        /// Memory for the CPU MSM's precomputed tables (e.g. 512M, 2G): f window multiples per
+        /// base, with their GLV images and the bases kept apart, take (2f + 1) times the
+        /// key's size, so f is the most that fits. Default: the bases only, since one proof
+        /// does not repay building the tables (a resident prover does).
         #[arg(long, env = "ZKINFER_MSM_MEMORY")]
         msm_memory: Option<String>,
     },
@@ -282,10 +282,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
             if let Some(budget) = msm_memory.map(|m| parse("--msm-memory", m)).transpose()? {
                 // The .pk file is its points (64 bytes per G1, 128 per G2, uncompressed) and a
                 // small header, so its size stands for the bases' memory without parsing it twice;
-                // the tables hold each multiple twice (the point and its image under φ).
+                // the tables hold each multiple twice (the point and its image under φ) and,
+                // with more than one, the bases once more.
                 if let Ok(m) = std::fs::metadata(&pk) {
-                    let cap = budget / (2 * m.len().max(1));
-                    zkinfer_gpu::msm::set_precompute_factor_cap(cap.max(1) as usize);
+                    let cap = zkinfer_gpu::msm::precompute_factor_for(budget, m.len());
+                    zkinfer_gpu::msm::set_precompute_factor_cap(cap);
                 }
             }
             commands::prove_any(&circuit, &pk, &input, &proof, &backend, jobs, max_memory)
