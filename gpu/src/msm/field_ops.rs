@@ -43,12 +43,26 @@ pub(crate) fn adx_for<F: 'static>() -> bool {
     }
 }
 
+/// `a − b` over 256 bits (four little-endian limbs) and the final borrow (0 or 1).
+#[inline(always)]
+pub(crate) fn sub_borrow(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
+    let mut t = [0u64; 4];
+    let mut borrow = false;
+    for i in 0..4 {
+        let (d1, b1) = a[i].overflowing_sub(b[i]);
+        let (d2, b2) = d1.overflowing_sub(borrow as u64);
+        t[i] = d2;
+        borrow = b1 | b2;
+    }
+    (t, borrow as u64)
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) use adx::Adx;
 
 #[cfg(target_arch = "x86_64")]
 mod adx {
-    use super::FieldOps;
+    use super::{sub_borrow, FieldOps};
     use ark_bn254::{Fq, FqConfig};
     use ark_ff::{BigInt, MontConfig};
     use std::sync::OnceLock;
@@ -101,20 +115,6 @@ mod adx {
                 a[i] = (a[i] & keep) | (t[i] & !keep);
             }
         }
-    }
-
-    /// `a − b` over 256 bits and the final borrow (0 or 1).
-    #[inline(always)]
-    fn sub_borrow(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
-        let mut t = [0u64; 4];
-        let mut borrow = false;
-        for i in 0..4 {
-            let (d1, b1) = a[i].overflowing_sub(b[i]);
-            let (d2, b2) = d1.overflowing_sub(borrow as u64);
-            t[i] = d2;
-            borrow = b1 | b2;
-        }
-        (t, borrow as u64)
     }
 
     impl FieldOps<Fq> for Adx {

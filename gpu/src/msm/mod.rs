@@ -502,15 +502,8 @@ fn lt(a: &[u64; 4], b: &[u64; 4]) -> bool {
 
 /// `(r − 1) − b + 1 = r − b` for `0 < b ≤ r − 1`, given `r_minus_one = r − 1`.
 fn sub_plus_one(r_minus_one: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
-    let mut out = [0u64; 4];
-    let mut borrow = false;
-    for i in 0..4 {
-        let (d1, o1) = r_minus_one[i].overflowing_sub(b[i]);
-        let (d2, o2) = d1.overflowing_sub(borrow as u64);
-        out[i] = d2;
-        borrow = o1 || o2;
-    }
-    debug_assert!(!borrow);
+    let (mut out, borrow) = field_ops::sub_borrow(r_minus_one, b);
+    debug_assert_eq!(borrow, 0);
     // + 1
     for limb in out.iter_mut() {
         let (v, o) = limb.overflowing_add(1);
