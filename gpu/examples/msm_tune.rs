@@ -2,7 +2,9 @@
 //! `ZKINFER_TUNE_MIN_LOG`, `ZKINFER_TUNE_MAX_LOG`, default 12..=18), arkworks against ours with
 //! and without precomputation, for random scalars or (`ZKINFER_TUNE_SHAPE=witness`) the
 //! witness shape, reporting each one's fastest of 7 interleaved runs (`ZKINFER_TUNE_ROUNDS`) in wall
-//! time and in process CPU time. CPU time is the figure to compare on a machine busy with other work (a build), where
+//! time and in process CPU time; `ZKINFER_TUNE_WINDOWS=13,16` adds ours with those window widths
+//! forced (every window precomputed), and `ZKINFER_TUNE_PROFILE=CAP` runs ours alone
+//! (`ZKINFER_TUNE_PROFILE_ITERS` times) for a profiler. CPU time is the figure to compare on a machine busy with other work (a build), where
 //! wall time mostly measures the other work; the bench `msm_peers` (benches/peers) gives wall-time ratios for
 //! an idle machine. `cargo run --release -p zkinfer-gpu --example msm_tune`.
 
@@ -96,15 +98,31 @@ fn main() {
         if let Ok(cap) = std::env::var("ZKINFER_TUNE_PROFILE") {
             // Ours alone, many times, for a profiler.
             let p = PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap.parse().unwrap());
-            for _ in 0..20 {
+            for _ in 0..env("ZKINFER_TUNE_PROFILE_ITERS", 20) {
                 let _ = std::hint::black_box(p.msm(&s));
             }
             continue;
         }
         let caps = [1usize, 16];
-        let prepared: Vec<_> = caps
+        let mut prepared: Vec<_> = caps
             .iter()
             .map(|&cap| PreparedBases::<g1::Config>::with_cap(bases.to_vec(), cap))
+            .collect();
+        // Forced window widths with every window's multiple (`ZKINFER_TUNE_WINDOWS=13,16`).
+        let forced: Vec<u32> = std::env::var("ZKINFER_TUNE_WINDOWS")
+            .map(|v| v.split(',').filter_map(|c| c.parse().ok()).collect())
+            .unwrap_or_default();
+        for &c in &forced {
+            prepared.push(PreparedBases::<g1::Config>::with_window(
+                bases.to_vec(),
+                c,
+                64,
+            ));
+        }
+        let labels: Vec<String> = caps
+            .iter()
+            .map(|cap| format!("ours cap {cap}"))
+            .chain(forced.iter().map(|c| format!("ours c={c}")))
             .collect();
         let s = &s;
         let mut ark = || G1Projective::msm_unchecked(bases, s);
@@ -119,10 +137,10 @@ fn main() {
             "{log:<4} {:<13} {:<13} {:>8.1} {:>8.1}",
             "arkworks", "", t[0].0, t[0].1
         );
-        for ((cap, p), r) in caps.iter().zip(&prepared).zip(&t[1..]) {
+        for ((label, p), r) in labels.iter().zip(&prepared).zip(&t[1..]) {
             println!(
                 "{log:<4} {:<13} {:<13} {:>8.1} {:>8.1}   {:.2}x",
-                format!("ours cap {cap}"),
+                label,
                 format!("{:?}", p.shape()),
                 r.0,
                 r.1,

