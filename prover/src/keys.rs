@@ -236,7 +236,7 @@ impl ProvingKeyFile {
         };
         let corrupt =
             || f("truncated or corrupted proving key: its content does not match its checksum");
-        let pk = read_proving_key(&mut hr).map_err(|_| corrupt())?;
+        let pk = read_proving_key(&mut hr, len).map_err(|_| corrupt())?;
         let mut rest = [0u8; 1];
         if hr.read(&mut rest).map_err(|_| corrupt())? != 0 {
             return Err(f("corrupt proving key: trailing bytes"));
@@ -277,7 +277,12 @@ impl ProvingKeyFile {
 /// with `Compress::No` and `Validate::No`, but parsing the point vectors (nearly all the key)
 /// in parallel, a bounded block of bytes at a time: arkworks reads point by point through the
 /// reader, which was a tenth of a CNN `zkinfer prove`.
-fn read_proving_key<R: Read>(r: &mut R) -> Result<ProvingKey<Bn254>, SerializationError> {
+/// No vector is longer than `max_bytes` (the data's length) allows, and each is allocated once
+/// at its length, as arkworks does.
+fn read_proving_key<R: Read>(
+    r: &mut R,
+    max_bytes: u64,
+) -> Result<ProvingKey<Bn254>, SerializationError> {
     let vk = VerifyingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
     let beta_g1 = G1Affine::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
     let delta_g1 = G1Affine::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
@@ -285,11 +290,11 @@ fn read_proving_key<R: Read>(r: &mut R) -> Result<ProvingKey<Bn254>, Serializati
         vk,
         beta_g1,
         delta_g1,
-        a_query: read_points(r)?,
-        b_g1_query: read_points(r)?,
-        b_g2_query: read_points(r)?,
-        h_query: read_points(r)?,
-        l_query: read_points(r)?,
+        a_query: read_points(r, max_bytes)?,
+        b_g1_query: read_points(r, max_bytes)?,
+        b_g2_query: read_points(r, max_bytes)?,
+        h_query: read_points(r, max_bytes)?,
+        l_query: read_points(r, max_bytes)?,
     })
 }
 
@@ -297,16 +302,21 @@ fn read_proving_key<R: Read>(r: &mut R) -> Result<ProvingKey<Bn254>, Serializati
 const POINTS_PER_BLOCK: usize = 1 << 16;
 
 /// A vector of uncompressed points (its `u64` length, then the points), read a block at a
-/// time (a corrupt length fails at the end of the data, never allocates for it) and parsed in
-/// parallel.
-fn read_points<T, R>(r: &mut R) -> Result<Vec<T>, SerializationError>
+/// time and parsed in parallel. A length whose points would exceed `max_bytes` is refused
+/// before any allocation; otherwise the vector is allocated once, at its length (growing it
+/// block by block would overshoot, and a proving key is most of a prover's memory).
+fn read_points<T, R>(r: &mut R, max_bytes: u64) -> Result<Vec<T>, SerializationError>
 where
     T: CanonicalDeserialize + CanonicalSerialize + Default + Send,
     R: Read,
 {
-    let n = u64::deserialize_with_mode(&mut *r, Compress::No, Validate::No)? as usize;
+    let n = u64::deserialize_with_mode(&mut *r, Compress::No, Validate::No)?;
     let size = T::default().uncompressed_size();
-    let mut out = Vec::with_capacity(n.min(POINTS_PER_BLOCK));
+    if n.saturating_mul(size as u64) > max_bytes {
+        return Err(SerializationError::InvalidData);
+    }
+    let n = n as usize;
+    let mut out = Vec::with_capacity(n);
     let mut bytes = vec![0u8; n.min(POINTS_PER_BLOCK) * size];
     let mut left = n;
     while left > 0 {
@@ -589,7 +599,7 @@ mod tests {
         };
         let mut bytes = Vec::new();
         pk.serialize_uncompressed(&mut bytes).unwrap();
-        let ours = read_proving_key(&mut bytes.as_slice()).unwrap();
+        let ours = read_proving_key(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
         let theirs = ProvingKey::<Bn254>::deserialize_with_mode(
             bytes.as_slice(),
             Compress::No,
@@ -601,14 +611,18 @@ mod tests {
         // Truncated anywhere in the vectors.
         for cut in [bytes.len() - 1, bytes.len() / 2, 100] {
             assert!(
-                read_proving_key(&mut &bytes[..cut]).is_err(),
+                read_proving_key(&mut &bytes[..cut], cut as u64).is_err(),
                 "cut at {cut}"
             );
         }
-        // A length of 2^60 points fails at the end of the data.
-        let mut absurd = Vec::new();
-        (1u64 << 60).serialize_uncompressed(&mut absurd).unwrap();
-        absurd.extend_from_slice(&bytes[..64 * 10]);
-        assert!(read_points::<G1Affine, _>(&mut absurd.as_slice()).is_err());
+        // A length of 2^60 points is refused before any allocation; a length the data's size
+        // allows but the data lacks fails at its end.
+        for claimed in [1u64 << 60, 20] {
+            let mut absurd = Vec::new();
+            claimed.serialize_uncompressed(&mut absurd).unwrap();
+            absurd.extend_from_slice(&bytes[..64 * 10]);
+            let len = absurd.len() as u64 * 2;
+            assert!(read_points::<G1Affine, _>(&mut absurd.as_slice(), len).is_err());
+        }
     }
 }

@@ -198,6 +198,7 @@ fn task_buckets() -> usize {
         std::env::var("ZKINFER_MSM_TASK_BUCKETS")
             .ok()
             .and_then(|v| v.parse().ok())
+            .filter(|&v: &usize| v > 0)
             .unwrap_or(TASK_BUCKETS)
     })
 }
@@ -423,13 +424,22 @@ impl<P: GLVConfig> PreparedBases<P> {
             .par_iter()
             .map(|b| signed_digits(b, c, used_windows))
             .collect();
-        let routed: Vec<Vec<Vec<Addition>>> = (0..passes * blocks.len())
-            .into_par_iter()
-            .map(|t| {
-                let (p, k) = (t / blocks.len(), t % blocks.len());
-                self.route(f, p as u32, used_windows, blocks[k], &digits[k], nb, splits)
-            })
-            .collect();
+        // With one range, each task routes its own pass of its own block when it runs, so
+        // only the additions of the tasks running at once are held (8 bytes each: all the
+        // passes' at once would be twice the digits). With ranges, every range needs every
+        // block's additions, so they are routed first and the digits dropped.
+        let routed: Vec<Vec<Vec<Addition>>> = if splits > 1 {
+            (0..passes * blocks.len())
+                .into_par_iter()
+                .map(|t| {
+                    let (p, k) = (t / blocks.len(), t % blocks.len());
+                    self.route(f, p as u32, used_windows, blocks[k], &digits[k], nb, splits)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let digits = if splits > 1 { Vec::new() } else { digits };
         // (pass, first block, end block, range)
         let tasks: Vec<(usize, usize, usize, usize)> = (0..passes)
             .flat_map(|p| {
@@ -449,9 +459,14 @@ impl<P: GLVConfig> PreparedBases<P> {
         let sums: Vec<Projective<P>> = tasks
             .par_iter()
             .map(|&(p, k0, k1, r)| {
-                let lists = (k0..k1).map(|k| routed[p * blocks.len() + k][r].as_slice());
-                self.accumulate(f, lists, ranges[r].clone())
-                    .into_projective()
+                let sum = if splits > 1 {
+                    let lists = (k0..k1).map(|k| routed[p * blocks.len() + k][r].as_slice());
+                    self.accumulate(f, lists, ranges[r].clone())
+                } else {
+                    let own = self.route(f, p as u32, used_windows, blocks[k0], &digits[k0], nb, 1);
+                    self.accumulate(f, own.iter().map(|l| l.as_slice()), ranges[r].clone())
+                };
+                sum.into_projective()
             })
             .collect();
         // Σ_p 2^(c·f·p)·S_p (Horner, top pass first).
