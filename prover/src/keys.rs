@@ -277,6 +277,7 @@ impl ProvingKeyFile {
 /// with `Compress::No` and `Validate::No`, but parsing the point vectors (nearly all the key)
 /// in parallel, a bounded block of bytes at a time: arkworks reads point by point through the
 /// reader, which was a tenth of a CNN `zkinfer prove`.
+///
 /// No vector is longer than `max_bytes` (the data's length) allows, and each is allocated once
 /// at its length, as arkworks does.
 fn read_proving_key<R: Read>(

@@ -433,37 +433,31 @@ impl<P: GLVConfig> PreparedBases<P> {
                 .into_par_iter()
                 .map(|t| {
                     let (p, k) = (t / blocks.len(), t % blocks.len());
-                    self.route(f, p as u32, used_windows, blocks[k], &digits[k], nb, splits)
+                    self.route(f, p as u32, used_windows, blocks[k], &digits[k], &ranges)
                 })
                 .collect()
         } else {
             Vec::new()
         };
         let digits = if splits > 1 { Vec::new() } else { digits };
-        // (pass, first block, end block, range)
-        let tasks: Vec<(usize, usize, usize, usize)> = (0..passes)
+        // (pass, block, range): with ranges, every block's additions into range r; else one
+        // block's into all the buckets.
+        let tasks: Vec<(usize, usize, usize)> = (0..passes)
             .flat_map(|p| {
                 let nblocks = blocks.len();
-                (0..splits).flat_map(move |r| {
-                    let groups = if splits > 1 { 1 } else { nblocks };
-                    (0..groups).map(move |g| {
-                        if splits > 1 {
-                            (p, 0, nblocks, r)
-                        } else {
-                            (p, g, g + 1, r)
-                        }
-                    })
-                })
+                let count = if splits > 1 { splits } else { nblocks };
+                (0..count).map(move |t| if splits > 1 { (p, 0, t) } else { (p, t, 0) })
             })
             .collect();
         let sums: Vec<Projective<P>> = tasks
             .par_iter()
-            .map(|&(p, k0, k1, r)| {
+            .map(|&(p, k, r)| {
                 let sum = if splits > 1 {
-                    let lists = (k0..k1).map(|k| routed[p * blocks.len() + k][r].as_slice());
+                    let lists =
+                        (0..blocks.len()).map(|k| routed[p * blocks.len() + k][r].as_slice());
                     self.accumulate(f, lists, ranges[r].clone())
                 } else {
-                    let own = self.route(f, p as u32, used_windows, blocks[k0], &digits[k0], nb, 1);
+                    let own = self.route(f, p as u32, used_windows, blocks[k], &digits[k], &ranges);
                     self.accumulate(f, own.iter().map(|l| l.as_slice()), ranges[r].clone())
                 };
                 sum.into_projective()
@@ -522,10 +516,9 @@ impl<P: GLVConfig> PreparedBases<P> {
 
     /// The additions of pass `p` (windows `p·f .. (p+1)·f` of width `c`; with `f > 1` these
     /// are the table's multiples, of the prepared width, else `f = 1` and any width) over
-    /// `halves`, whose [`signed_digits`] are `digits`, sorted into `splits` equal ranges of
-    /// the `nb` buckets: window `j`'s digit `d` of a half adds the table's
+    /// `halves`, whose [`signed_digits`] are `digits`, sorted into `ranges` (equal, adjacent
+    /// ranges from bucket 0): window `j`'s digit `d` of a half adds the table's
     /// `2^(c·(j − p·f))` multiple of its base to bucket `|d| − 1`.
-    #[allow(clippy::too_many_arguments)]
     fn route(
         &self,
         f: u32,
@@ -533,16 +526,13 @@ impl<P: GLVConfig> PreparedBases<P> {
         used_windows: u32,
         halves: &[(u32, Half)],
         digits: &[i32],
-        nb: u32,
-        splits: usize,
+        ranges: &[std::ops::Range<u32>],
     ) -> Vec<Vec<Addition>> {
         let lo = p * f;
         let hi = ((p + 1) * f).min(used_windows);
         let w = used_windows as usize;
-        // Range r is ⌊nb·r/splits⌋ .. ⌊nb·(r+1)/splits⌋.
-        let starts: Vec<u32> = (0..=splits as u64)
-            .map(|r| (nb as u64 * r / splits as u64) as u32)
-            .collect();
+        let splits = ranges.len();
+        let nb = ranges.last().map_or(0, |r| r.end);
         let mut out: Vec<Vec<Addition>> = (0..splits)
             .map(|_| Vec::with_capacity(halves.len() * (hi - lo) as usize / splits + 16))
             .collect();
@@ -558,13 +548,13 @@ impl<P: GLVConfig> PreparedBases<P> {
                 let b = d.unsigned_abs() - 1;
                 // ⌊b·splits/nb⌋ is the range or, where nb/splits is no integer, one below it.
                 let mut r = (b as u64 * splits as u64 / nb as u64) as usize;
-                while starts[r + 1] <= b {
+                while ranges[r].end <= b {
                     r += 1;
                 }
                 let sign = ((neg != (d < 0)) as u32) << 31;
                 // One window per pass (f = 1) uses the base alone, wherever it is stored.
                 let point = if f == 1 { base } else { flag | (idx + j - lo) };
-                out[r].push(((b - starts[r]) | sign, point));
+                out[r].push(((b - ranges[r].start) | sign, point));
             }
         }
         out
@@ -622,7 +612,7 @@ impl<P: GLVConfig> PreparedBases<P> {
 
 type Half = glv::Half;
 
-/// Additions per block whose points [`PreparedBases::pass`] requests a block ahead.
+/// Additions per block whose points [`PreparedBases::accumulate`] requests ahead.
 const POINT_BLOCK: usize = 64;
 
 /// How many blocks ahead (see [`POINT_BLOCK`]).
@@ -825,7 +815,8 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(5);
         let mut bases = points::<G1Projective>(300, &mut rng);
         bases[7] = G1Affine::identity();
-        for (c, f) in [(16, 64), (15, 3), (13, 64), (9, 2)] {
+        // (13, 5): two passes of 2 ranges each, fewer ranges than the 3 threads' blocks.
+        for (c, f) in [(16, 64), (15, 3), (13, 64), (13, 5), (9, 2)] {
             let prep = PreparedBases::<g1::Config>::with_window(bases.clone(), c, f);
             assert_eq!(prep.shape().0, c);
             for kind in [0, 5, 6, 7, 8] {
