@@ -17,7 +17,7 @@ pub use pack::{pack_public, packed_elements};
 use crate::fixed;
 use crate::r1cs::{Builder, Lc, Var};
 use ark_bn254::Fr;
-use ark_ff::{Field, One};
+use ark_ff::{AdditiveGroup, Field, One};
 
 /// A value was outside the range its gadget proves; the caller names the layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +26,35 @@ pub struct RangeError {
     pub bits: u32,
 }
 
-/// `2^i` in the field.
+/// `2^i` in the field (`i < 256` from a table; a range check of `n` bits asks for `n` of
+/// them, which as exponentiations were a few per cent of building a circuit's matrices).
 pub fn pow2(i: u32) -> Fr {
-    Fr::from(2u64).pow([u64::from(i)])
+    match powers_of_two().0.get(i as usize) {
+        Some(p) => *p,
+        None => Fr::from(2u64).pow([u64::from(i)]),
+    }
+}
+
+/// `2^−i` in the field, `i < 256` from a table (else an inversion).
+pub fn pow2_inv(i: u32) -> Fr {
+    match powers_of_two().1.get(i as usize) {
+        Some(p) => *p,
+        None => pow2(i).inverse().expect("2^i is invertible"),
+    }
+}
+
+/// `(2^i, 2^−i)` for `i < 256`, built once.
+fn powers_of_two() -> &'static ([Fr; 256], [Fr; 256]) {
+    static TABLE: std::sync::OnceLock<([Fr; 256], [Fr; 256])> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let half = Fr::from(2u64).inverse().expect("2 is invertible");
+        let (mut up, mut down) = ([Fr::one(); 256], [Fr::one(); 256]);
+        for i in 1..256 {
+            up[i] = up[i - 1].double();
+            down[i] = down[i - 1] * half;
+        }
+        (up, down)
+    })
 }
 
 /// An integer in the field (negative values wrap to `p - |v|`).
@@ -55,7 +81,7 @@ impl RangeBits {
         for (i, v) in self.low.iter().enumerate() {
             rest.add_term(*v, -pow2(i as u32));
         }
-        rest.scaled(pow2(self.n - 1).inverse().expect("2^k is invertible"))
+        rest.scaled(pow2_inv(self.n - 1))
     }
 }
 

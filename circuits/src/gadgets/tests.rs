@@ -156,3 +156,13 @@ fn witness_mode_gives_the_same_assignment() {
     assert_eq!(full.assignment, wit.assignment);
     assert_eq!(full.num_constraints, wit.num_constraints);
 }
+
+/// The tables of powers of two agree with exponentiation, and past them the fallback does.
+#[test]
+fn powers_of_two_match_exponentiation() {
+    for i in [0u32, 1, 2, 63, 64, 127, 128, 239, 240, 254, 255, 256, 300] {
+        let want = Fr::from(2u64).pow([u64::from(i)]);
+        assert_eq!(pow2(i), want, "2^{i}");
+        assert_eq!(pow2_inv(i) * want, Fr::from(1u64), "2^-{i}");
+    }
+}
