@@ -79,9 +79,29 @@ impl ModelProver {
                 circuit: hex::encode(circuit.digest),
             });
         }
+        let matrices = crate::setup::circuit_matrices(&circuit)?;
+        Self::with_matrices(circuit, pk, matrices, backend)
+    }
+
+    /// [`Self::new`] with the constraint matrices already built: `matrices` must be
+    /// [`crate::setup::circuit_matrices`] of `circuit` (other matrices give proofs that do not
+    /// verify). For a caller that builds them while the key is still being read, as
+    /// `zkinfer prove` does: they take about as long as reading the key, on another core.
+    pub fn with_matrices(
+        circuit: CircuitFile,
+        pk: ProvingKeyFile,
+        matrices: R1cs,
+        backend: &str,
+    ) -> Result<Self, ProveError> {
+        if pk.digest != circuit.digest {
+            return Err(ProveError::KeyMismatch {
+                key: hex::encode(pk.digest),
+                circuit: hex::encode(circuit.digest),
+            });
+        }
         let backend = zkinfer_gpu::backend_from_name(backend)
             .map_err(|e| ProveError::Backend(e.to_string()))?;
-        let shape = r1cs_shape(crate::setup::circuit_matrices(&circuit)?);
+        let shape = r1cs_shape(matrices);
         let prover = Prover::with_reduction(backend, pk.pk, shape, pk.reduction)
             .map_err(|e| ProveError::Prover(e.to_string()))?;
         Ok(ModelProver { circuit, prover })

@@ -264,9 +264,16 @@ pub fn prove(
     check_backend(backend)?;
     let start = Instant::now();
     let c = CircuitFile::read(circuit).map_err(bad)?;
-    let key = ProvingKeyFile::read(pk).map_err(bad)?;
     let x = read_input(input)?;
-    let prover = ModelProver::new(c, key, backend).map_err(bad)?;
+    // The key is read (its points parsed in parallel) while the constraint matrices, built
+    // on one core, are synthesised: each took about half of the load alone.
+    let (key, matrices) = rayon::join(
+        || ProvingKeyFile::read(pk),
+        || zkinfer_prover::setup::circuit_matrices(&c),
+    );
+    let key = key.map_err(bad)?;
+    let matrices = matrices.map_err(bad)?;
+    let prover = ModelProver::with_matrices(c, key, matrices, backend).map_err(bad)?;
     let load = start.elapsed();
     let (file, t) =
         with_spinner("proving", || prover.prove(&x, &mut rand::rngs::OsRng)).map_err(bad)?;
