@@ -319,17 +319,20 @@ where
     let n = n as usize;
     let mut out = Vec::with_capacity(n);
     let mut bytes = vec![0u8; n.min(POINTS_PER_BLOCK) * size];
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(POINTS_PER_BLOCK);
+    while out.len() < n {
+        let k = (n - out.len()).min(POINTS_PER_BLOCK);
         let block = &mut bytes[..k * size];
         r.read_exact(block)?;
-        let points = block
-            .par_chunks(size)
-            .map(|b| T::deserialize_with_mode(b, Compress::No, Validate::No))
-            .collect::<Result<Vec<T>, _>>()?;
-        out.extend(points);
-        left -= k;
+        // Parsed straight into their places (no block-sized vector to copy from).
+        let start = out.len();
+        out.resize_with(start + k, T::default);
+        out[start..]
+            .par_iter_mut()
+            .zip(block.par_chunks(size))
+            .try_for_each(|(p, b)| {
+                *p = T::deserialize_with_mode(b, Compress::No, Validate::No)?;
+                Ok::<_, SerializationError>(())
+            })?;
     }
     Ok(out)
 }

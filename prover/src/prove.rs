@@ -65,6 +65,17 @@ pub fn r1cs_shape(r1cs: R1cs) -> R1csShape {
     }
 }
 
+/// That `pk` was made for `circuit` (their digests agree).
+fn check_key(circuit: &CircuitFile, pk: &ProvingKeyFile) -> Result<(), ProveError> {
+    if pk.digest != circuit.digest {
+        return Err(ProveError::KeyMismatch {
+            key: hex::encode(pk.digest),
+            circuit: hex::encode(circuit.digest),
+        });
+    }
+    Ok(())
+}
+
 impl ModelProver {
     /// Checks that `pk` belongs to `circuit`, builds the constraint matrices and prepares them
     /// and the key on `backend` ("cpu", "cuda" or "auto").
@@ -73,12 +84,7 @@ impl ModelProver {
         pk: ProvingKeyFile,
         backend: &str,
     ) -> Result<Self, ProveError> {
-        if pk.digest != circuit.digest {
-            return Err(ProveError::KeyMismatch {
-                key: hex::encode(pk.digest),
-                circuit: hex::encode(circuit.digest),
-            });
-        }
+        check_key(&circuit, &pk)?;
         let matrices = crate::setup::circuit_matrices(&circuit)?;
         Self::with_matrices(circuit, pk, matrices, backend)
     }
@@ -93,12 +99,7 @@ impl ModelProver {
         matrices: R1cs,
         backend: &str,
     ) -> Result<Self, ProveError> {
-        if pk.digest != circuit.digest {
-            return Err(ProveError::KeyMismatch {
-                key: hex::encode(pk.digest),
-                circuit: hex::encode(circuit.digest),
-            });
-        }
+        check_key(&circuit, &pk)?;
         let backend = zkinfer_gpu::backend_from_name(backend)
             .map_err(|e| ProveError::Backend(e.to_string()))?;
         let shape = r1cs_shape(matrices);

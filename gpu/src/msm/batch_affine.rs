@@ -292,7 +292,9 @@ pub(crate) fn prefetch<T>(p: &T) {
     let _ = p;
 }
 
-/// A hint that the point `*p` (64 bytes, perhaps across two cache lines) will be read soon.
+/// A hint that the point `*p` will be read soon: its first and last cache lines, which are
+/// all of a 64-byte G1 point's (it may straddle two); a G2 point's middle line is left to the
+/// hardware prefetcher.
 #[inline(always)]
 pub(crate) fn prefetch_point<F>(p: &Pt<F>) {
     #[cfg(target_arch = "x86_64")]

@@ -389,8 +389,9 @@ impl<P: GLVConfig> PreparedBases<P> {
         let Some(max_mag) = halves.iter().map(|(_, (_, m))| *m).max() else {
             return Projective::zero();
         };
-        let bits = 128 - max_mag.leading_zeros() + 1; // +1: the signed digits' carry
-                                                      // Bases stored alone serve any window width; precomputed multiples only theirs.
+        // +1: the signed digits' carry.
+        let bits = 128 - max_mag.leading_zeros() + 1;
+        // Bases stored alone serve any window width; precomputed multiples only theirs.
         let (c, f) = if self.factor == 1 || !multiples {
             (choose_width(halves.len(), bits, threads), 1)
         } else {
