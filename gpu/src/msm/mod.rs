@@ -19,6 +19,7 @@
 mod batch_affine;
 mod field_ops;
 mod glv;
+mod ifma;
 mod precompute;
 mod xyzz;
 
@@ -104,20 +105,60 @@ const MAX_WINDOW_BITS: u32 = 13;
 /// buckets is what must stay near its cache, and the bucket reduction is done once.
 const MAX_PRECOMPUTED_WINDOW_BITS: u32 = 16;
 
-/// Relative costs (in field multiplications) used to pick the window width: a batched affine
-/// addition (5M + 1S, the queue's share, the inversion's share added per batch size) and a
-/// bucket in the reduction (two XYZZ additions).
-const COST_BATCH_ADD: usize = 7;
-const COST_INVERSION: usize = 230;
-const COST_BUCKET: usize = 26;
-/// What a point costs to read when a task's points are spread over the table (measured: the
-/// windows where this decides, `c = 16` against 13 at `2^15`–`2^18` points, come out as
-/// `msm_tune` found them).
-const COST_SCATTERED_READ: usize = 1;
+/// Relative costs used to pick the window width, in sixteenths of a scalar field
+/// multiplication: a batched affine addition (with the queue's share; the inversion's share is
+/// added per batch size), an inversion, a bucket in the reduction (two XYZZ additions), and what
+/// a point costs to read when a task's points are spread over the table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Costs {
+    batch_add: usize,
+    inversion: usize,
+    bucket: usize,
+    scattered_read: usize,
+    /// Whether the batches run on eight lanes ([`ifma`]), which sizes them.
+    eight_lanes: bool,
+}
+
+impl Costs {
+    /// One addition at a time: 5M + 1S and the queue's share. The scattered read is measured:
+    /// the windows where it decides, `c = 16` against 13 at `2^15`–`2^18` points, come out as
+    /// `msm_tune` found them.
+    const SCALAR: Costs = Costs {
+        batch_add: 7 * 16,
+        inversion: 230 * 16,
+        bucket: 26 * 16,
+        scattered_read: 16,
+        eight_lanes: false,
+    };
+
+    /// Eight lanes: measured under `perf` at `2^14` random scalars, an addition costs about
+    /// 2.3 scalar multiplications and an inversion about 300 (the inversion stays scalar).
+    const EIGHT_LANES: Costs = Costs {
+        batch_add: 37,
+        inversion: 300 * 16,
+        bucket: 26 * 16,
+        scattered_read: 16,
+        eight_lanes: true,
+    };
+
+    /// The costs of the batch addition that buckets over `F` run.
+    pub(crate) fn of<F: 'static>() -> Costs {
+        if ifma::runs::<F>() {
+            Costs::EIGHT_LANES
+        } else {
+            Costs::SCALAR
+        }
+    }
+
+    /// An addition's cost with `nb` buckets, the inversion's share included.
+    fn per_add(&self, nb: usize) -> usize {
+        self.batch_add + self.inversion / batch_affine::batch_capacity(nb, self.eight_lanes)
+    }
+}
 
 /// The `(c, f)` with the least estimated cost for `n` bases of random scalars (two GLV halves
 /// each) on `threads` threads, `f ≤ cap`.
-pub(crate) fn choose_window(n: usize, cap: usize, threads: usize) -> (u32, u32) {
+pub(crate) fn choose_window(n: usize, cap: usize, threads: usize, costs: Costs) -> (u32, u32) {
     let halves = 2 * n.max(1);
     let threads = threads.max(1);
     let mut best = (usize::MAX, 4, 1);
@@ -135,14 +176,13 @@ pub(crate) fn choose_window(n: usize, cap: usize, threads: usize) -> (u32, u32) 
         if f == 1 && c > MAX_WINDOW_BITS || task_buckets > 1 << (MAX_PRECOMPUTED_WINDOW_BITS - 2) {
             continue;
         }
-        let mut per_add =
-            COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
+        let mut per_add = costs.per_add(nb);
         if f > 1 && bucket_splits(passes, threads, nb) > threads {
             // A task's points are spread over the table: each one a cache miss.
-            per_add += COST_SCATTERED_READ * 16;
+            per_add += costs.scattered_read;
         }
         let entries = halves * w;
-        let cost = entries * per_add / 16 + bucket_sets * nb * COST_BUCKET;
+        let cost = entries * per_add + bucket_sets * nb * costs.bucket;
         if cost < best.0 {
             best = (cost, c, f as u32);
         }
@@ -155,14 +195,13 @@ const SMALL_BITS: u32 = 24;
 
 /// The window width for `count` halves of at most `bits` bits (with the carry) over stored
 /// bases, by the cost model of [`choose_window`] with no precomputation.
-fn choose_width(count: usize, bits: u32, threads: usize) -> u32 {
+fn choose_width(count: usize, bits: u32, threads: usize, costs: Costs) -> u32 {
     let mut best = (usize::MAX, 1);
     for c in 1..=MAX_WINDOW_BITS.min(bits.max(1)) {
         let w = bits.div_ceil(c) as usize;
         let chunks = chunk_count(count, w, threads);
         let nb = 1usize << (c - 1);
-        let per_add = COST_BATCH_ADD * 16 + COST_INVERSION * 16 / batch_affine::batch_capacity(nb);
-        let cost = count * w * per_add / 16 + w * chunks * nb * COST_BUCKET;
+        let cost = count * w * costs.per_add(nb) + w * chunks * nb * costs.bucket;
         if cost < best.0 {
             best = (cost, c);
         }
@@ -215,7 +254,12 @@ impl<P: GLVConfig> PreparedBases<P> {
 
     /// Prepares `bases` storing at most `cap` multiples of each.
     pub fn with_cap(bases: Vec<Affine<P>>, cap: usize) -> Self {
-        let (c, factor) = choose_window(bases.len(), cap.max(1), rayon::current_num_threads());
+        let (c, factor) = choose_window(
+            bases.len(),
+            cap.max(1),
+            rayon::current_num_threads(),
+            Costs::of::<P::BaseField>(),
+        );
         Self::with_window(bases, c, factor)
     }
 
@@ -393,7 +437,10 @@ impl<P: GLVConfig> PreparedBases<P> {
         let bits = 128 - max_mag.leading_zeros() + 1;
         // Bases stored alone serve any window width; precomputed multiples only theirs.
         let (c, f) = if self.factor == 1 || !multiples {
-            (choose_width(halves.len(), bits, threads), 1)
+            (
+                choose_width(halves.len(), bits, threads, Costs::of::<P::BaseField>()),
+                1,
+            )
         } else {
             (self.c, self.factor)
         };
@@ -875,14 +922,25 @@ mod tests {
             }
         };
         // With an offset the buckets are a range starting there: bucket b weighs offset + b + 1.
-        for (nb, skew, offset) in [
-            (8usize, false, 0u32),
-            (256, false, 0),
-            (4096, false, 0),
-            (256, true, 0),
-            (256, false, 1000),
-        ] {
-            let mut acc = Accumulator::<g1::Config>::new(nb);
+        // Both paths of the batch addition: one at a time, and eight lanes where the CPU has
+        // them.
+        let paths = if ifma::runs::<ark_bn254::Fq>() {
+            vec![false, true]
+        } else {
+            eprintln!("eight-lane path skipped: this CPU has no AVX-512 IFMA");
+            vec![false]
+        };
+        for (nb, skew, offset, eight_lanes) in paths.iter().flat_map(|&e| {
+            [
+                (8usize, false, 0u32),
+                (256, false, 0),
+                (4096, false, 0),
+                (256, true, 0),
+                (256, false, 1000),
+            ]
+            .map(|(nb, skew, offset)| (nb, skew, offset, e))
+        }) {
+            let mut acc = Accumulator::<g1::Config>::with_lanes(nb, eight_lanes);
             let mut want = G1Projective::zero();
             let mut last = vec![G1Affine::identity(); nb];
             for k in 0..5000 {
@@ -905,7 +963,7 @@ mod tests {
             assert_eq!(
                 acc.finish(offset).into_projective(),
                 want,
-                "nb={nb} skew={skew} offset={offset}"
+                "nb={nb} skew={skew} offset={offset} eight_lanes={eight_lanes}"
             );
         }
         // Doubling and cancelling straight into a bucket holding the point.
@@ -924,9 +982,11 @@ mod tests {
     fn window_choice_fits_cap_and_memory() {
         for log in [0u32, 4, 10, 12, 16, 18, 20] {
             for cap in [1usize, 2, 8, 16, 64] {
-                let (c, f) = choose_window(1 << log, cap, 2);
-                assert!((4..=20).contains(&c));
-                assert!(f as usize <= cap && f <= windows_for(c) && f >= 1);
+                for costs in [Costs::SCALAR, Costs::EIGHT_LANES] {
+                    let (c, f) = choose_window(1 << log, cap, 2, costs);
+                    assert!((4..=20).contains(&c));
+                    assert!(f as usize <= cap && f <= windows_for(c) && f >= 1);
+                }
             }
         }
         let mut rng = StdRng::seed_from_u64(4);
