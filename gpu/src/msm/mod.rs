@@ -133,6 +133,9 @@ impl Costs {
 
     /// Eight lanes: measured under `perf` at `2^14` random scalars, an addition costs about
     /// 2.3 scalar multiplications and an inversion about 300 (the inversion stays scalar).
+    /// The bucket cost is that of the XYZZ reduction; from
+    /// [`batch_affine::SEGMENTED_MIN_BUCKETS`] buckets on, the reduction in segments costs
+    /// about 10 ([`Costs::bucket`]).
     const EIGHT_LANES: Costs = Costs {
         batch_add: 37,
         inversion: 300 * 16,
@@ -153,6 +156,17 @@ impl Costs {
     /// An addition's cost with `nb` buckets, the inversion's share included.
     fn per_add(&self, nb: usize) -> usize {
         self.batch_add + self.inversion / batch_affine::batch_capacity(nb, self.eight_lanes)
+    }
+
+    /// A bucket's cost in the reduction of `nb` buckets: two batched additions, a share of
+    /// the steps' inversions and of the segments' sums (about 10 multiplications at 2^11
+    /// buckets) where the accumulator reduces in segments, else two XYZZ additions.
+    fn bucket(&self, nb: usize) -> usize {
+        if self.eight_lanes && nb >= batch_affine::SEGMENTED_MIN_BUCKETS {
+            10 * 16
+        } else {
+            self.bucket
+        }
     }
 }
 
@@ -182,7 +196,7 @@ pub(crate) fn choose_window(n: usize, cap: usize, threads: usize, costs: Costs) 
             per_add += costs.scattered_read;
         }
         let entries = halves * w;
-        let cost = entries * per_add + bucket_sets * nb * costs.bucket;
+        let cost = entries * per_add + bucket_sets * nb * costs.bucket(nb);
         if cost < best.0 {
             best = (cost, c, f as u32);
         }
@@ -201,7 +215,7 @@ fn choose_width(count: usize, bits: u32, threads: usize, costs: Costs) -> u32 {
         let w = bits.div_ceil(c) as usize;
         let chunks = chunk_count(count, w, threads);
         let nb = 1usize << (c - 1);
-        let cost = count * w * costs.per_add(nb) + w * chunks * nb * costs.bucket;
+        let cost = count * w * costs.per_add(nb) + w * chunks * nb * costs.bucket(nb);
         if cost < best.0 {
             best = (cost, c);
         }
@@ -937,11 +951,16 @@ mod tests {
                 (4096, false, 0),
                 (256, true, 0),
                 (256, false, 1000),
+                (1000, false, 0),
+                (1024, false, 70_000),
+                (600, true, 3),
             ]
             .map(|(nb, skew, offset)| (nb, skew, offset, e))
         }) {
             let mut acc = Accumulator::<g1::Config>::with_lanes(nb, eight_lanes);
+            let mut plain = Accumulator::<g1::Config>::with_lanes(nb, eight_lanes);
             let mut want = G1Projective::zero();
+            let mut want_plain = G1Projective::zero();
             let mut last = vec![G1Affine::identity(); nb];
             for k in 0..5000 {
                 // Skewed: most points into bucket 0, as bits put them.
@@ -958,8 +977,15 @@ mod tests {
                 };
                 last[b] = p;
                 want += p * Fr::from(offset as u64 + b as u64 + 1);
+                want_plain += p;
                 acc.add(b as u32, pt(&p));
+                plain.add(b as u32, pt(&p));
             }
+            assert_eq!(
+                plain.finish_sum().into_projective(),
+                want_plain,
+                "plain sum: nb={nb} skew={skew} eight_lanes={eight_lanes}"
+            );
             assert_eq!(
                 acc.finish(offset).into_projective(),
                 want,

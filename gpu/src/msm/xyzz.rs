@@ -151,6 +151,28 @@ impl<P: SWCurveConfig> Xyzz<P> {
         self.zzz *= w;
     }
 
+    /// The affine points of `points`, sharing one inversion (Montgomery's trick over every
+    /// `ZZ` and `ZZZ`); the point at infinity is [`Pt::INF`].
+    pub(crate) fn normalize_batch(points: &[Self]) -> Vec<Pt<P::BaseField>> {
+        let mut inv: Vec<P::BaseField> = points.iter().flat_map(|p| [p.zz, p.zzz]).collect();
+        // Zeros (points at infinity) are skipped by arkworks' batch inversion.
+        ark_ff::batch_inversion(&mut inv);
+        points
+            .iter()
+            .zip(inv.chunks_exact(2))
+            .map(|(p, i)| {
+                if p.is_zero() {
+                    Pt::INF
+                } else {
+                    Pt {
+                        x: p.x * i[0],
+                        y: p.y * i[1],
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// `k·self` for a small `k` (double-and-add from the top bit).
     pub(crate) fn mul_small(&self, k: u32) -> Self {
         let mut acc = Self::zero();
