@@ -409,9 +409,8 @@ pub(crate) fn add_batch<F: Field, O: FieldOps<F>>(
         O::mul(&mut acc, &d);
         den.push(d);
     }
-    let mut inv = acc
-        .inverse()
-        .expect("denominators are non-zero: equal x are handled before batching");
+    let mut inv =
+        O::inverse(&acc).expect("denominators are non-zero: equal x are handled before batching");
     for (i, &(b, p)) in batch.iter().enumerate().rev() {
         let mut d_inv = inv;
         O::mul(&mut d_inv, &prefix[i]);

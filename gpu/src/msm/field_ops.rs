@@ -12,6 +12,8 @@ use ark_ff::Field;
 
 /// Multiplication, squaring and subtraction of one field.
 pub(crate) trait FieldOps<F> {
+    /// `a⁻¹`, `None` for zero.
+    fn inverse(a: &F) -> Option<F>;
     fn mul(a: &mut F, b: &F);
     fn square(a: &mut F);
     fn sub(a: &F, b: &F) -> F;
@@ -21,6 +23,10 @@ pub(crate) trait FieldOps<F> {
 pub(crate) struct Portable;
 
 impl<F: Field> FieldOps<F> for Portable {
+    fn inverse(a: &F) -> Option<F> {
+        a.inverse()
+    }
+
     #[inline(always)]
     fn mul(a: &mut F, b: &F) {
         *a *= b;
@@ -143,6 +149,10 @@ mod adx {
     }
 
     impl FieldOps<Fq> for Adx {
+        fn inverse(a: &Fq) -> Option<Fq> {
+            crate::msm::inverse::inverse(a)
+        }
+
         #[inline(always)]
         fn mul(a: &mut Fq, b: &Fq) {
             Consts::mul(&mut (a.0).0, &(b.0).0);

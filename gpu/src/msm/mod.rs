@@ -20,6 +20,7 @@ mod batch_affine;
 mod field_ops;
 mod glv;
 mod ifma;
+mod inverse;
 mod precompute;
 mod xyzz;
 

@@ -256,7 +256,7 @@ macro_rules! lane_algorithm {
             let mut totals: [Fq; 8] = std::array::from_fn(|l| {
                 Fq::new_unchecked(BigInt(std::array::from_fn(|j| limbs[j][l])))
             });
-            ark_ff::batch_inversion(&mut totals);
+            $crate::msm::inverse::batch_inverse(&mut totals);
             for (l, t) in totals.iter().enumerate() {
                 debug_assert!(!t.is_zero(), "denominators are non-zero");
                 for j in 0..4 {
