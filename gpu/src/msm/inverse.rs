@@ -208,22 +208,13 @@ fn combine_mod(x: &[u64; 4], f: i64, y: &[u64; 4], g: i64) -> [u64; 4] {
     let mp = mul_small(&P, m);
     let t = add5(&t, &mp);
     let mut r: [u64; 4] = std::array::from_fn(|i| t[i] >> 31 | t[i + 1] << 33);
-    while !less_than(&r, &P) {
+    while !super::lt(&r, &P) {
         r = sub4(&r, &P);
     }
     if negative && r != [0; 4] {
         r = sub4(&P, &r);
     }
     r
-}
-
-fn less_than(x: &[u64; 4], y: &[u64; 4]) -> bool {
-    for i in (0..4).rev() {
-        if x[i] != y[i] {
-            return x[i] < y[i];
-        }
-    }
-    false
 }
 
 /// `x − y` for `x ≥ y`.

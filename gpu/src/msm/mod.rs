@@ -727,6 +727,7 @@ fn limbs_of<B: AsRef<[u64]>>(b: &B) -> [u64; 4] {
     out
 }
 
+/// `a < b` for 256-bit values (four little-endian limbs).
 fn lt(a: &[u64; 4], b: &[u64; 4]) -> bool {
     for i in (0..4).rev() {
         if a[i] != b[i] {

@@ -117,6 +117,17 @@ mod tests {
         }
     }
 
+    /// Whether the CPU runs the instructions; says so when it does not.
+    fn ifma_here() -> bool {
+        let here = super::available();
+        if !here {
+            eprintln!(
+                "skipped: this CPU has no AVX-512 IFMA (the mirror test covers the algorithm)"
+            );
+        }
+        here
+    }
+
     #[test]
     fn mirror_field_ops_match_arkworks() {
         check_field_ops(super::mirror::probe);
@@ -124,10 +135,7 @@ mod tests {
 
     #[test]
     fn simd_field_ops_match_arkworks() {
-        if !super::available() {
-            eprintln!(
-                "skipped: this CPU has no AVX-512 IFMA (the mirror test covers the algorithm)"
-            );
+        if !ifma_here() {
             return;
         }
         #[cfg(target_arch = "x86_64")]
@@ -195,10 +203,7 @@ mod tests {
 
     #[test]
     fn simd_add_batch_matches_scalar() {
-        if !super::available() {
-            eprintln!(
-                "skipped: this CPU has no AVX-512 IFMA (the mirror test covers the algorithm)"
-            );
+        if !ifma_here() {
             return;
         }
         #[cfg(target_arch = "x86_64")]
